@@ -1,0 +1,165 @@
+"""Trade documents: invoices, purchase orders, delivery notes, customs declarations, receivables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from canonical.money import Amount, Money
+from canonical.parties import Party
+
+__all__ = [
+    "CustomsDeclaration",
+    "DeliveryNote",
+    "DocumentLine",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceStatus",
+    "Provenance",
+    "PurchaseOrder",
+    "Receivable",
+]
+
+_FROZEN = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+
+class Provenance(BaseModel):
+    """Where a canonical object came from, so any figure can be traced to the original bytes."""
+
+    model_config = _FROZEN
+
+    source_system: str = Field(min_length=1, max_length=64)
+    source_document_id: str = Field(min_length=1, max_length=128)
+    fingerprint: str = Field(default="", max_length=128)
+    """Digest of the original bytes (SM3 from the mappings issue on; SHA-256 until then)."""
+    received_at: datetime | None = None
+
+
+class InvoiceKind(StrEnum):
+    """The VAT invoice family."""
+
+    SPECIAL = "special"
+    """增值税专用发票 (数电 or legacy)."""
+    ORDINARY = "ordinary"
+    """增值税普通发票."""
+
+
+class InvoiceStatus(StrEnum):
+    """Status of the tax invoice as the source system reports it."""
+
+    NORMAL = "normal"
+    VOID = "void"
+    RED_FLUSHED = "red_flushed"
+
+
+class DocumentLine(BaseModel):
+    """One goods or service line; used by invoices, orders and delivery notes alike."""
+
+    model_config = _FROZEN
+
+    line_no: int = Field(ge=0)
+    item_code: str = ""
+    description: str = ""
+    quantity: Amount
+    unit_price: Amount
+    """Unit price excluding tax."""
+    tax_rate: Amount = Decimal("0")
+    """As a fraction: 0.13 for 13 %."""
+    amount: Amount
+    """Line amount excluding tax."""
+    tax: Amount = Decimal("0")
+    order_number: str = ""
+
+
+class Invoice(BaseModel):
+    """A VAT invoice issued by the seller to the buyer."""
+
+    model_config = _FROZEN
+
+    number: str = Field(min_length=1, max_length=32)
+    """The 20-digit 数电 number, or the legacy number (with `code`)."""
+    code: str = Field(default="", max_length=12)
+    """Legacy 发票代码; empty for 数电票."""
+    kind: InvoiceKind
+    issue_date: date
+    due_date: date | None = None
+    seller: Party
+    buyer: Party
+    amount: Money
+    """Total excluding tax."""
+    tax: Money
+    total: Money
+    """Total including tax (价税合计)."""
+    status: InvoiceStatus = InvoiceStatus.NORMAL
+    lines: tuple[DocumentLine, ...] = ()
+    order_numbers: tuple[str, ...] = ()
+    provenance: Provenance
+
+    @model_validator(mode="after")
+    def _totals_add_up(self) -> Invoice:
+        if self.amount + self.tax != self.total:
+            raise ValueError("amount + tax must equal total")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The tax invoice's identity: code + number (code empty for 数电票)."""
+        return f"{self.code}{self.number}"
+
+
+class PurchaseOrder(BaseModel):
+    """The buyer's order (the seller's sales order) an invoice is matched against."""
+
+    model_config = _FROZEN
+
+    number: str = Field(min_length=1, max_length=64)
+    order_date: date
+    buyer: Party | None = None
+    buyer_code: str = ""
+    total: Money
+    """Total including tax."""
+    lines: tuple[DocumentLine, ...] = ()
+    provenance: Provenance
+
+
+class DeliveryNote(BaseModel):
+    """Goods shipped or received against an order."""
+
+    model_config = _FROZEN
+
+    number: str = Field(min_length=1, max_length=64)
+    delivery_date: date
+    order_number: str = ""
+    lines: tuple[DocumentLine, ...] = ()
+    provenance: Provenance
+
+
+class CustomsDeclaration(BaseModel):
+    """An export declaration (报关单) proving goods left the country."""
+
+    model_config = _FROZEN
+
+    entry_id: str = Field(min_length=1, max_length=18)
+    declare_date: date
+    trade_uscc: str = ""
+    contract_number: str = ""
+    total: Money
+    lines: tuple[DocumentLine, ...] = ()
+    provenance: Provenance
+
+
+class Receivable(BaseModel):
+    """A claim of the seller on the buyer, evidenced by invoices."""
+
+    model_config = _FROZEN
+
+    id: str = Field(min_length=1, max_length=64)
+    seller: Party
+    buyer: Party
+    face: Money
+    issue_date: date
+    due_date: date
+    invoice_keys: tuple[str, ...] = ()

@@ -1,0 +1,40 @@
+"""The envelope every message on the bus travels in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Envelope", "new_message_id"]
+
+
+def new_message_id() -> str:
+    """A fresh, globally unique message id."""
+    return uuid.uuid4().hex
+
+
+class Envelope(BaseModel):
+    """Routing and lineage around one message body.
+
+    `correlation_id` is the financing request id, so one request's messages can be followed;
+    `causation_id` is the id of the message whose handling produced this one; `key` orders
+    messages (the seller's USCC: one seller's messages stay in order on a partitioned broker).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: str = Field(default_factory=new_message_id, min_length=1, max_length=64)
+    correlation_id: str = Field(min_length=1, max_length=64)
+    causation_id: str | None = None
+    tenant: str = Field(min_length=1, max_length=64)
+    source_system: str = Field(min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=64)
+    schema_version: int = Field(default=1, ge=1)
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    key: str = ""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Transport-independent headers: W3C `traceparent` / `tracestate` and friends."""
+    body: dict[str, Any]

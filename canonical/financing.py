@@ -1,0 +1,137 @@
+"""Financing: the request, and the records each step of the flow produces."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from canonical.documents import DeliveryNote, Invoice, PurchaseOrder, Receivable
+from canonical.money import Money
+from canonical.parties import BankAccount, Party
+
+__all__ = [
+    "DisbursementInstruction",
+    "FinancingRequest",
+    "FinancingState",
+    "LimitReservation",
+    "PaymentResult",
+    "PaymentStatus",
+    "Registration",
+    "ReservationState",
+]
+
+_FROZEN = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+
+class FinancingState(StrEnum):
+    """Where a financing request stands (the domain's application state machine, §4.1)."""
+
+    SUBMITTED = "SUBMITTED"
+    MATCHED = "MATCHED"
+    MATCH_REVIEW = "MATCH_REVIEW"
+    LIMIT_RESERVED = "LIMIT_RESERVED"
+    REGISTERED = "REGISTERED"
+    DISBURSING = "DISBURSING"
+    DISBURSED = "DISBURSED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({FinancingState.DISBURSED, FinancingState.REJECTED, FinancingState.CANCELLED})
+
+
+class FinancingRequest(BaseModel):
+    """A seller asks to finance the receivable behind an invoice."""
+
+    model_config = _FROZEN
+
+    id: str = Field(min_length=1, max_length=64)
+    tenant: str = Field(min_length=1, max_length=64)
+    seller: Party
+    buyer: Party
+    invoice: Invoice
+    orders: tuple[PurchaseOrder, ...] = ()
+    deliveries: tuple[DeliveryNote, ...] = ()
+    receivable: Receivable
+    requested_amount: Money | None = None
+    submitted_at: datetime
+
+
+class ReservationState(StrEnum):
+    """Limit reservation lifecycle (§4.3)."""
+
+    RESERVED = "RESERVED"
+    CONSUMED = "CONSUMED"
+    RELEASED = "RELEASED"
+    CANCELLED = "CANCELLED"
+
+
+class LimitReservation(BaseModel):
+    """Headroom held on a seller facility for one request."""
+
+    model_config = _FROZEN
+
+    request_id: str
+    seller_uscc: str
+    amount: Money
+    state: ReservationState = ReservationState.RESERVED
+
+
+class Registration(BaseModel):
+    """Our 中登网 registration of the receivable transfer."""
+
+    model_config = _FROZEN
+
+    request_id: str
+    registration_no: str = Field(min_length=1, max_length=32)
+    modification_code: str = Field(default="", max_length=32)
+    registered_at: datetime
+    expires_at: date | None = None
+
+
+class DisbursementInstruction(BaseModel):
+    """A payment to the seller. Its ids are persisted before anything is sent (never pay twice)."""
+
+    model_config = _FROZEN
+
+    id: str = Field(min_length=1, max_length=35)
+    """Also the ISO 20022 InstrId and EndToEndId."""
+    request_id: str
+    message_id: str = Field(min_length=1, max_length=35)
+    """The pain.001 GrpHdr/MsgId: a resend reuses it so the bank's duplicate check holds."""
+    amount: Money
+    debtor: Party
+    debtor_account: BankAccount
+    creditor: Party
+    creditor_account: BankAccount
+    execution_date: date
+    remittance: str = Field(default="", max_length=140)
+    created_at: datetime
+
+
+class PaymentStatus(StrEnum):
+    """The bank's verdict, from ISO 20022 ExternalPaymentTransactionStatus1Code."""
+
+    PENDING = "PENDING"
+    SETTLED = "SETTLED"
+    REJECTED = "REJECTED"
+
+
+class PaymentResult(BaseModel):
+    """What the bank said about one disbursement."""
+
+    model_config = _FROZEN
+
+    instruction_id: str
+    status: PaymentStatus
+    bank_code: str = Field(default="", max_length=4)
+    """The ISO status code (ACSC, RJCT, ...)."""
+    reason: str = ""
+    bank_reference: str = ""
+    reported_at: datetime

@@ -1,0 +1,112 @@
+"""Messages on the bus: what each step of the factoring flow announces.
+
+Every message names its topic; the DB is the source of truth, so messages carry ids and the
+facts the next step needs, not copies of whole aggregates (except the submitted request).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from canonical.financing import (
+    DisbursementInstruction,
+    FinancingRequest,
+    PaymentResult,
+    Registration,
+)
+from canonical.money import Money
+from canonical.parties import Party
+
+__all__ = [
+    "MESSAGE_TYPES",
+    "DisbursementRequested",
+    "DocumentsMatched",
+    "FinancingRejected",
+    "FinancingSubmitted",
+    "LimitReserved",
+    "Message",
+    "PaymentReported",
+    "ReceivableRegistered",
+]
+
+
+class Message(BaseModel):
+    """Base of every bus message: frozen, strict, with a topic."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    topic: ClassVar[str]
+    request_id: str = Field(min_length=1, max_length=64)
+
+
+class FinancingSubmitted(Message):
+    """An ERP pushed an invoice; the hub accepted it as a financing request."""
+
+    topic: ClassVar[str] = "financing.submitted"
+    request: FinancingRequest
+
+
+class DocumentsMatched(Message):
+    """The invoice agrees with its purchase order within tolerance."""
+
+    topic: ClassVar[str] = "financing.matched"
+    seller_uscc: str
+    principal: Money
+
+
+class LimitReserved(Message):
+    """Headroom for the principal is held on the seller's facility."""
+
+    topic: ClassVar[str] = "financing.limit-reserved"
+    seller: Party
+    buyer: Party
+    invoice_key: str
+    amount: Money
+    """The principal held on the facility."""
+
+
+class ReceivableRegistered(Message):
+    """Our transfer of the receivable is registered at 中登网 with no earlier conflict."""
+
+    topic: ClassVar[str] = "financing.registered"
+    registration: Registration
+
+
+class DisbursementRequested(Message):
+    """A disbursement was decided and its ids persisted; it may now be sent to the bank."""
+
+    topic: ClassVar[str] = "disbursement.requested"
+    instruction: DisbursementInstruction
+
+
+class PaymentReported(Message):
+    """The bank reported the outcome of a disbursement."""
+
+    topic: ClassVar[str] = "payment.reported"
+    result: PaymentResult
+
+
+class FinancingRejected(Message):
+    """A step refused the request for good; earlier effects are to be undone."""
+
+    topic: ClassVar[str] = "financing.rejected"
+    reason: str = Field(pattern=r"^[A-Z0-9_]+$")
+    detail: str = ""
+    step: str
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.__name__: cls
+    for cls in (
+        FinancingSubmitted,
+        DocumentsMatched,
+        LimitReserved,
+        ReceivableRegistered,
+        DisbursementRequested,
+        PaymentReported,
+        FinancingRejected,
+    )
+}
+"""Message type name (as written in `Envelope.type`) -> class."""

@@ -1,0 +1,62 @@
+"""Parties to a factoring deal, identified by their 统一社会信用代码."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from canonical.uscc import normalise_uscc, uscc_problem
+
+__all__ = ["USCC", "BankAccount", "Party", "PartyRole"]
+
+
+def _normalise(value: object) -> object:
+    return normalise_uscc(value) if isinstance(value, str) else value
+
+
+def _check(value: str) -> str:
+    problem = uscc_problem(value)
+    if problem:
+        raise ValueError(f"invalid 统一社会信用代码: {problem}")
+    return value
+
+
+USCC = Annotated[str, BeforeValidator(_normalise), AfterValidator(_check)]
+"""A validated 统一社会信用代码: whitespace stripped, full-width folded, uppercased, checked."""
+
+
+class PartyRole(StrEnum):
+    """What a party is in the deal."""
+
+    SELLER = "seller"
+    """The supplier who sells its receivable (转让人)."""
+    BUYER = "buyer"
+    """The debtor who owes the receivable (债务人)."""
+    FACTOR = "factor"
+    """The factor who finances it (保理人)."""
+    ANCHOR = "anchor"
+    """The core enterprise of a supply-chain programme."""
+
+
+class BankAccount(BaseModel):
+    """A settlement account at a Chinese bank (no IBAN: account number plus CNAPS 行号)."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    number: str = Field(min_length=1, max_length=34, pattern=r"^[0-9A-Za-z-]+$")
+    name: str = Field(min_length=1, max_length=140)
+    bank_name: str = Field(default="", max_length=140)
+    cnaps_code: str = Field(default="", pattern=r"^([0-9]{12})?$")
+
+
+class Party(BaseModel):
+    """A legal entity in the deal."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=140)
+    uscc: USCC
+    role: PartyRole
+    erp_code: str = ""

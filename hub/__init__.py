@@ -1,0 +1,1 @@
+"""Wiring: configuration, transports, persistence, the message runtime, the CLI and the app."""

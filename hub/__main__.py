@@ -1,0 +1,5 @@
+"""`python -m hub` is `factorhub`."""
+
+from hub.cli import app
+
+app()

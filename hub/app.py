@@ -1,0 +1,130 @@
+"""The hub: database, transport, one consumer per route, the outbox relay and the gateways.
+
+`Hub` is built explicitly from `Settings` (no import-time state) and is an async context
+manager; the ingress, the worker command, the demo and the tests all run this same object.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from canonical import Envelope
+from connectors.bank_iso import IsoBankGateway
+from connectors.http import DEFAULT_TIMEOUT
+from connectors.registry import HttpRegistryGateway
+from hub.config import Settings
+from hub.persistence import Database, UnitOfWorkFactory
+from hub.runtime.consumer import RouteConsumer
+from hub.runtime.relay import OutboxRelay
+from hub.transport.base import Outgoing, Transport
+from hub.transport.embedded import EmbeddedTransport
+from hub.transport.factory import make_transport
+from routes.flow import ROUTES
+from routes.policy import FlowPolicy
+from routes.registry import Route, Services
+
+__all__ = ["Hub", "utc_now"]
+
+log = logging.getLogger("factorhub")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Hub:
+    """One hub process. `consume=False` gives an ingress-only process (no route consumers)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        routes: Sequence[Route] = ROUTES,
+        policy: FlowPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        consume: bool = True,
+        transport: Transport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.database = Database(settings.database_url)
+        self.units = UnitOfWorkFactory(self.database, clock)
+        self.transport = transport or make_transport(settings, self._undelivered)
+        timeout = httpx.Timeout(settings.http_timeout, connect=DEFAULT_TIMEOUT.connect)
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+        self._registry_http = httpx.AsyncClient(
+            base_url=settings.registry_url, timeout=timeout, limits=limits
+        )
+        self._bank_http = httpx.AsyncClient(
+            base_url=settings.bank_url, timeout=timeout, limits=limits
+        )
+        self.services = Services(
+            policy=policy or FlowPolicy(),
+            clock=clock,
+            registry=HttpRegistryGateway(self._registry_http),
+            bank=IsoBankGateway(self._bank_http, clock=clock),
+        )
+        self.consumers = [
+            RouteConsumer(route, self.units, self.services, retry=settings.retry)
+            for route in (routes if consume else ())
+        ]
+        self.relay: OutboxRelay | None = None
+        if isinstance(self.transport, EmbeddedTransport):
+            self.units.hooks.append(self.transport.publish)
+        else:
+            self.relay = OutboxRelay(self.database, self.transport)
+            self.units.hooks.append(self.relay.notify)
+
+    async def start(self) -> None:
+        await self.database.upgrade()
+        for consumer in self.consumers:
+            self.transport.subscribe(
+                consumer.route.topic,
+                group=consumer.route.group,
+                handler=consumer,
+                max_batch=self.settings.consumer_batch,
+            )
+        declare = getattr(self.transport, "declare", None)
+        if declare is not None and not self.consumers:  # publisher-only: bind queues first
+            for route in ROUTES:
+                declare(route.topic, group=route.group)
+        await self.transport.start()
+        if self.relay is not None:
+            self.relay.start()
+        log.info("hub started: %r with %d route(s)", self.settings, len(self.consumers))
+
+    async def aclose(self) -> None:
+        if self.relay is not None:
+            await self.relay.aclose()
+        await self.transport.aclose()
+        await self._registry_http.aclose()
+        await self._bank_http.aclose()
+        await self.database.aclose()
+
+    async def publish_now(self, messages: Sequence[Outgoing]) -> None:
+        """Hand rows to the transport at once (the relay would also find them)."""
+        for hook in self.units.hooks:
+            await hook(messages)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _undelivered(self, topic: str, group: str) -> list[Envelope]:
+        async with self.units() as uow:
+            payloads = await uow.outbox.undelivered(topic, group)
+        return [Envelope.model_validate_json(p) for p in payloads]

@@ -1,0 +1,420 @@
+"""`factorhub`: run the hub, operate it, and try it out.
+
+factorhub demo                 run the whole flow on embedded defaults with the simulators
+factorhub serve                HTTP ingress (+ route workers unless --no-workers)
+factorhub worker               route workers and the outbox relay only
+factorhub db upgrade           apply database migrations
+factorhub requests show ID     one request's state and full history
+factorhub dlq list|show|replay dead letters
+factorhub facilities add|list  seller facilities
+factorhub schema export DIR    JSON Schema of every bus message
+factorhub bench pipeline|raw   throughput and latency
+factorhub simulators up        the bundled external-system simulators
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.config import Settings
+
+__all__ = ["app"]
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="factorhub",
+    help="FactorHub: the asynchronous integration hub for factoring (保理) platforms.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+dlq_app = typer.Typer(
+    help="Dead letters: messages a route gave up on, with the error.", no_args_is_help=True
+)
+requests_app = typer.Typer(help="Financing requests.", no_args_is_help=True)
+facilities_app = typer.Typer(
+    help="Seller facilities (limits and payout accounts).", no_args_is_help=True
+)
+schema_app = typer.Typer(help="JSON Schemas of the bus messages.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (commands, not tests).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(requests_app, name="requests")
+app.add_typer(facilities_app, name="facilities")
+app.add_typer(schema_app, name="schema")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="FACTORHUB_DATABASE_URL",
+        help="SQLAlchemy async URL (default: SQLite under ./var).",
+    ),
+]
+
+
+def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine on uvloop when available (it is with uvicorn[standard])."""
+
+    async def main() -> T:
+        return await coro_factory()
+
+    try:
+        import uvloop
+
+        return uvloop.run(main())
+    except ImportError:  # pragma: no cover - uvloop is a dependency via uvicorn[standard]
+        return asyncio.run(main())
+
+
+def _settings(database_url: str | None = None, **overrides: Any) -> Settings:
+    return Settings.from_env(database_url=database_url, **overrides)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOpt = None) -> None:
+    """Apply every migration not yet applied (also done on every start)."""
+    from hub.persistence import Database
+
+    async def go() -> None:
+        database = Database(_settings(database_url).database_url)
+        try:
+            await database.upgrade()
+        finally:
+            await database.aclose()
+
+    run(go)
+    console.print("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[bool, typer.Option(help="Also run the route workers.")] = True,
+    database_url: DatabaseOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Serve the HTTP ingress (and, by default, the route workers) until stopped."""
+    _logging(verbose)
+    from hub.serving import serve_forever
+
+    run(lambda: serve_forever(_settings(database_url), host=host, port=port, workers=workers))
+
+
+@app.command()
+def worker(
+    database_url: DatabaseOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the route consumers and the outbox relay until SIGTERM."""
+    _logging(verbose)
+    from hub.app import Hub
+
+    async def go() -> None:
+        async with Hub(_settings(database_url)):
+            await _until_signalled()
+
+    run(go)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@requests_app.command("show")
+def requests_show(
+    request_id: str,
+    database_url: DatabaseOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A request's state and its full history, step by step."""
+    from hub.persistence import Database, UnitOfWorkFactory
+    from hub.persistence.tables import RequestRow
+
+    async def go() -> tuple[RequestRow | None, list[Any]]:
+        database = Database(_settings(database_url).database_url)
+        try:
+            from hub.app import utc_now
+
+            units = UnitOfWorkFactory(database, utc_now)
+            async with units() as uow:
+                row = await uow.session.get(RequestRow, request_id)
+                history = await uow.requests.history(request_id) if row else []
+            return row, history
+        finally:
+            await database.aclose()
+
+    row, history = run(go)
+    if row is None:
+        console.print(f"[red]no financing request {request_id}[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "request_id": row.id,
+                    "state": row.state,
+                    "reason": row.reason,
+                    "history": [
+                        {
+                            "state": h.state,
+                            "reason": h.reason,
+                            "note": h.note,
+                            "message_type": h.message_type,
+                            "at": h.at.isoformat(),
+                        }
+                        for h in history
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    console.print(
+        f"[bold]{row.id}[/bold]  {row.source_system}:{row.source_document_id}  "
+        f"invoice {row.invoice_key}  seller {row.seller_uscc}"
+    )
+    console.print(
+        f"state [bold]{row.state}[/bold]" + (f"  reason {row.reason}" if row.reason else "")
+    )
+    table = Table("at (UTC)", "state", "caused by", "reason / note")
+    for h in history:
+        table.add_row(
+            h.at.strftime("%H:%M:%S.%f")[:-3],
+            h.state,
+            h.message_type or "ingress",
+            " ".join(x for x in (h.reason, h.note) if x),
+        )
+    console.print(table)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    database_url: DatabaseOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,
+) -> None:
+    """Dead letters not yet replayed."""
+    from hub.operations import list_dead_letters
+
+    letters = run(lambda: _with_units(database_url, lambda u: list_dead_letters(u, all_=all_)))
+    table = Table("id", "consumer", "message", "request", "attempts", "error", "replayed")
+    for d in letters:
+        table.add_row(
+            str(d.id),
+            d.consumer,
+            d.envelope.type,
+            d.envelope.correlation_id,
+            str(d.attempts),
+            d.error.splitlines()[-1][:60],
+            d.replayed_at.isoformat() if d.replayed_at else "",
+        )
+    console.print(table if letters else "no dead letters")
+
+
+@dlq_app.command("show")
+def dlq_show(dead_letter_id: int, database_url: DatabaseOpt = None) -> None:
+    """One dead letter: the error, the attempts and the original envelope."""
+    from hub.operations import list_dead_letters
+
+    letters = run(lambda: _with_units(database_url, lambda u: list_dead_letters(u, all_=True)))
+    match = [d for d in letters if d.id == dead_letter_id]
+    if not match:
+        console.print(f"[red]no dead letter {dead_letter_id}[/red]")
+        raise typer.Exit(1)
+    d = match[0]
+    print(
+        json.dumps(
+            {
+                "id": d.id,
+                "consumer": d.consumer,
+                "topic": d.topic,
+                "attempts": d.attempts,
+                "error": d.error,
+                "created_at": d.created_at.isoformat(),
+                "replayed_at": d.replayed_at.isoformat() if d.replayed_at else None,
+                "envelope": d.envelope.model_dump(mode="json"),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    dead_letter_id: Annotated[int | None, typer.Argument(help="Dead letter id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Replay every open dead letter.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Deliver dead letters to their consumer again, with the same message id."""
+    from hub.operations import replay
+
+    if (dead_letter_id is None) == (not all_):
+        console.print("[red]give a dead letter id or --all (not both)[/red]")
+        raise typer.Exit(2)
+    ids = None if all_ else [dead_letter_id] if dead_letter_id is not None else None
+    done = run(lambda: _with_units(database_url, lambda u: replay(u, ids)))
+    if dead_letter_id is not None and not done:
+        console.print(f"[red]no open dead letter {dead_letter_id}[/red]")
+        raise typer.Exit(1)
+    console.print(f"replayed {len(done)} dead letter(s): {', '.join(map(str, done)) or '-'}")
+
+
+@facilities_app.command("add")
+def facilities_add(
+    seller_uscc: Annotated[str, typer.Option("--seller", help="Seller 统一社会信用代码.")],
+    name: Annotated[str, typer.Option(help="Seller legal name.")],
+    limit: Annotated[str, typer.Option(help="Facility limit, e.g. 5000000.00.")],
+    account: Annotated[str, typer.Option(help="Payout account number.")],
+    cnaps: Annotated[str, typer.Option(help="12-digit CNAPS bank code of the account.")],
+    bank_name: Annotated[str, typer.Option(help="Bank name.")] = "",
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency.")] = "CNY",
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Open (or change) a seller's facility."""
+    from pydantic import ValidationError
+
+    from canonical import BankAccount, Money, Party, PartyRole
+    from hub.operations import open_facilities
+    from hub.persistence.facilities import FacilityTerms
+
+    try:
+        terms = FacilityTerms(
+            seller=Party(name=name, uscc=seller_uscc, role=PartyRole.SELLER),
+            limit=Money(amount=Decimal(limit), currency=currency),
+            account=BankAccount(number=account, name=name, bank_name=bank_name, cnaps_code=cnaps),
+        )
+    except (ValidationError, InvalidOperation) as error:
+        console.print(f"[red]invalid facility:[/red] {error}")
+        raise typer.Exit(2) from error
+    run(lambda: _with_units(database_url, lambda u: open_facilities(u, [terms])))
+    console.print(f"facility for {terms.seller.uscc}: {terms.limit}")
+
+
+@facilities_app.command("list")
+def facilities_list(database_url: DatabaseOpt = None) -> None:
+    """Every facility with its limit, use and reservations."""
+    from hub.operations import facility_rows
+    from hub.persistence.money import from_fen
+
+    rows = run(lambda: _with_units(database_url, facility_rows))
+    table = Table("seller", "name", "limit", "used", "reserved")
+    for r in rows:
+        table.add_row(
+            r.seller_uscc,
+            r.seller_name,
+            str(from_fen(r.limit_fen, r.currency)),
+            str(from_fen(r.used_fen, r.currency)),
+            str(from_fen(r.reserved_fen, r.currency)),
+        )
+    console.print(table)
+
+
+@schema_app.command("export")
+def schema_export(directory: Path) -> None:
+    """Write a JSON Schema per bus message type (and the envelope) into DIRECTORY."""
+    from hub.schemas import export_schemas
+
+    for path in export_schemas(directory):
+        console.print(str(path))
+
+
+async def _with_units(database_url: str | None, action: Callable[[Any], Awaitable[T]]) -> T:
+    from hub.app import utc_now
+    from hub.persistence import Database, UnitOfWorkFactory
+
+    database = Database(_settings(database_url).database_url)
+    try:
+        await database.upgrade()
+        return await action(UnitOfWorkFactory(database, utc_now))
+    finally:
+        await database.aclose()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())
+
+
+_BROKER_DEFAULTS = {"embedded": None, "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/"}
+
+
+@app.command()
+def demo(
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="Invoices to push.")] = 1000,
+    transport: Annotated[
+        str,
+        typer.Option(
+            help="embedded | kafka | rabbitmq (kafka and rabbitmq need a running broker)."
+        ),
+    ] = "embedded",
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Database (default: a fresh SQLite file var/demo.db)."),
+    ] = None,
+    broker_url: Annotated[
+        str | None,
+        typer.Option(
+            "--broker-url", help="kafka://host:port or amqp://... (rabbitmq defaults to localhost)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated companies and invoices.")] = 7,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Push generated Kingdee and Yonyou invoices through the whole flow and summarise.
+
+    Exits 0 only when every accepted invoice reached a terminal state.
+    """
+    _logging(verbose)
+    from hub.demo import DEMO_DATABASE, render_summary, run_demo
+
+    if transport not in {"embedded", "kafka", "rabbitmq"}:
+        console.print(
+            f"[red]--transport must be embedded, kafka or rabbitmq, not {transport}[/red]"
+        )
+        raise typer.Exit(2)
+    broker = broker_url or _BROKER_DEFAULTS.get(transport)
+    if transport == "kafka" and not broker:
+        console.print("[red]--transport kafka needs --broker-url kafka://host:port[/red]")
+        raise typer.Exit(2)
+    if database_url is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+        database_url = f"sqlite+aiosqlite:///{DEMO_DATABASE}"
+    settings = Settings.from_env(database_url=database_url)
+    settings = Settings(**{**settings.__dict__, "broker_url": broker})
+    console.print(
+        f"FactorHub demo: {count} invoices, transport {settings.transport}, database {database_url}"
+    )
+    result = run(lambda: run_demo(settings, count=count, seed=seed, console=console))
+    render_summary(result, console)
+    if not result.complete:
+        console.print("[red]not every invoice reached a terminal state[/red]")
+        raise typer.Exit(1)

@@ -1,0 +1,96 @@
+"""Settings, resolved from arguments, then the environment, then defaults.
+
+| variable | meaning | default |
+|---|---|---|
+| FACTORHUB_DATABASE_URL | SQLAlchemy async URL | sqlite+aiosqlite:///./var/factorhub.db |
+| FACTORHUB_BROKER_URL | kafka://host:port or amqp://user:pass@host:port/vhost | unset: embedded |
+| FACTORHUB_REGISTRY_URL | base URL of the 中登网 registry service | http://127.0.0.1:8101 |
+| FACTORHUB_BANK_URL | base URL of the bank's ISO 20022 channel | http://127.0.0.1:8102 |
+| FACTORHUB_TENANT | tenant of ERP pushes without credentials | default |
+| FACTORHUB_MAX_BODY_BYTES | largest accepted request body | 5242880 |
+| FACTORHUB_HTTP_TIMEOUT | seconds for one outbound call | 10 |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+from urllib.parse import urlsplit
+
+from canonical import ConfigurationError
+from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "TransportKind"]
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/factorhub.db"
+TransportKind = Literal["embedded", "kafka", "rabbitmq"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    broker_url: str | None = None
+    registry_url: str = "http://127.0.0.1:8101"
+    bank_url: str = "http://127.0.0.1:8102"
+    tenant: str = "default"
+    max_body_bytes: int = 5 * 1024 * 1024
+    http_timeout: float = 10.0
+    retry: RetryPolicy = field(default=DEFAULT_RETRY)
+    consumer_batch: int = 200
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        settings = cls(
+            database_url=env.get("FACTORHUB_DATABASE_URL", DEFAULT_DATABASE_URL),
+            broker_url=env.get("FACTORHUB_BROKER_URL") or None,
+            registry_url=env.get("FACTORHUB_REGISTRY_URL", cls.registry_url),
+            bank_url=env.get("FACTORHUB_BANK_URL", cls.bank_url),
+            tenant=env.get("FACTORHUB_TENANT", "default"),
+            max_body_bytes=_int(env, "FACTORHUB_MAX_BODY_BYTES", cls.max_body_bytes),
+            http_timeout=float(env.get("FACTORHUB_HTTP_TIMEOUT", cls.http_timeout)),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given)  # type: ignore[arg-type]
+
+    @property
+    def transport(self) -> TransportKind:
+        if not self.broker_url:
+            return "embedded"
+        scheme = urlsplit(self.broker_url).scheme
+        if scheme == "kafka":
+            return "kafka"
+        if scheme in {"amqp", "amqps"}:
+            return "rabbitmq"
+        raise ConfigurationError(
+            f"FACTORHUB_BROKER_URL scheme {scheme!r} is not kafka:// or amqp://"
+        )
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return urlsplit(self.broker_url or "").netloc
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(transport={self.transport!r}, database={_redact(self.database_url)!r}, "
+            f"broker={_redact(self.broker_url or '')!r})"
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from error
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

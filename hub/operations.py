@@ -1,0 +1,99 @@
+"""Operator actions on a hub database: dead letters, facilities, request history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from canonical import FinancingState
+from hub.persistence.facilities import FacilityTerms
+from hub.persistence.messaging import DeadLetter
+from hub.persistence.tables import FacilityRow, RequestRow
+from hub.persistence.uow import UnitOfWorkFactory
+
+__all__ = ["StateCounts", "count_states", "list_dead_letters", "open_facilities", "replay"]
+
+
+async def list_dead_letters(units: UnitOfWorkFactory, *, all_: bool = False) -> list[DeadLetter]:
+    async with units() as uow:
+        return await uow.dead_letters.list(include_replayed=all_)
+
+
+async def replay(units: UnitOfWorkFactory, ids: list[int] | None) -> list[int]:
+    """Send dead letters to their consumer again (same message id); None replays all open ones.
+
+    The consumer's inbox entry is removed and the original envelope re-enters the outbox, so
+    the relay (brokers) or the embedded transport's next start delivers it again.
+    """
+    replayed: list[int] = []
+    async with units() as uow:
+        letters = await uow.dead_letters.list()
+        for letter in letters:
+            if ids is not None and letter.id not in ids:
+                continue
+            await uow.inbox.forget(letter.consumer, letter.message_id)
+            await uow.outbox.add(letter.topic, letter.envelope)
+            await uow.dead_letters.mark_replayed(letter.id)
+            replayed.append(letter.id)
+        await uow.commit()
+    return replayed
+
+
+async def open_facilities(units: UnitOfWorkFactory, terms: list[FacilityTerms]) -> None:
+    async with units() as uow:
+        for t in terms:
+            await uow.facilities.put(t)
+        await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class StateCounts:
+    by_state: dict[str, int]
+    rejected_by_reason: dict[str, int]
+    dead_letters: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def terminal(self) -> int:
+        return sum(n for s, n in self.by_state.items() if FinancingState(s).terminal)
+
+
+async def count_states(units: UnitOfWorkFactory) -> StateCounts:
+    async with units() as uow:
+        by_state = dict(
+            (
+                await uow.session.execute(
+                    select(RequestRow.state, func.count()).group_by(RequestRow.state)
+                )
+            )
+
+            .all()
+        )
+        reasons = dict(
+            (
+                await uow.session.execute(
+                    select(RequestRow.reason, func.count())
+                    .where(RequestRow.state == FinancingState.REJECTED.value)
+                    .group_by(RequestRow.reason)
+                )
+            )
+
+            .all()
+        )
+        dead = len(await uow.dead_letters.list())
+    return StateCounts(
+        by_state={str(k): int(v) for k, v in by_state.items()},
+        rejected_by_reason={str(k): int(v) for k, v in reasons.items()},
+        dead_letters=dead,
+    )
+
+
+async def facility_rows(units: UnitOfWorkFactory) -> list[FacilityRow]:
+    async with units() as uow:
+        return list(
+            await uow.session.scalars(select(FacilityRow).order_by(FacilityRow.seller_uscc))
+        )

@@ -1,0 +1,91 @@
+"""Engines and sessions: SQLite (the embedded default) or PostgreSQL, with migrations applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+__all__ = ["Database", "alembic_config", "is_sqlite"]
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at our migrations; the URL comes from the connection."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver so that SQLAlchemy's "begin" event issues BEGIN IMMEDIATE: a
+    # writer takes the lock up front and waits (busy_timeout) instead of failing mid-transaction.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory; `aclose` disposes of the pool."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        if is_sqlite(url):
+            _ensure_sqlite_dir(url)
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    async def upgrade(self) -> None:
+        """Apply every Alembic migration not yet applied (safe to call on each start)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def session(self) -> AsyncSession:
+        return self.sessions()
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)

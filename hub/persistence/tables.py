@@ -1,0 +1,202 @@
+"""The hub's tables. Money is stored as integer fen, so limit arithmetic is exact in SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "DeadLetterRow",
+    "DisbursementRow",
+    "FacilityRow",
+    "InboxRow",
+    "OutboxRow",
+    "RegistrationRow",
+    "RequestEventRow",
+    "RequestRow",
+    "ReservationRow",
+]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+_ID = String(64)
+_TS = UtcDateTime()
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every hub table."""
+
+
+class RequestRow(Base):
+    """A financing request and where it stands."""
+
+    __tablename__ = "financing_requests"
+    __table_args__ = (
+        UniqueConstraint("tenant", "source_system", "source_document_id", name="uq_request_source"),
+        Index("ix_request_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    tenant: Mapped[str] = mapped_column(_ID)
+    source_system: Mapped[str] = mapped_column(_ID)
+    source_document_id: Mapped[str] = mapped_column(String(128))
+    seller_uscc: Mapped[str] = mapped_column(String(18))
+    buyer_uscc: Mapped[str] = mapped_column(String(18))
+    invoice_key: Mapped[str] = mapped_column(String(40))
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[str] = mapped_column(Text)
+    """The canonical FinancingRequest as JSON."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    updated_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class RequestEventRow(Base):
+    """One step in a request's history: the state it entered and the message that caused it."""
+
+    __tablename__ = "request_events"
+    __table_args__ = (Index("ix_request_events_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(_ID)
+    state: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(_ID)
+    message_type: Mapped[str | None] = mapped_column(_ID)
+    at: Mapped[datetime] = mapped_column(_TS)
+
+
+class InboxRow(Base):
+    """A message a consumer group has handled: the key of effectively-once consumption."""
+
+    __tablename__ = "inbox"
+
+    consumer: Mapped[str] = mapped_column(_ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class OutboxRow(Base):
+    """A message written in the same transaction as the state change that emitted it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_unpublished", "published_at", "id"),
+        Index("ix_outbox_topic", "topic", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(_ID)
+    topic: Mapped[str] = mapped_column(_ID)
+    key: Mapped[str] = mapped_column(_ID)
+    payload: Mapped[str] = mapped_column(Text)
+    """The envelope as JSON."""
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    published_at: Mapped[datetime | None] = mapped_column(_TS)
+
+
+class FacilityRow(Base):
+    """A seller's factoring facility: the limit, what is used and what is held for requests."""
+
+    __tablename__ = "facilities"
+
+    seller_uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    seller_name: Mapped[str] = mapped_column(String(140))
+    currency: Mapped[str] = mapped_column(String(3))
+    limit_fen: Mapped[int] = mapped_column(BigInteger)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    account_number: Mapped[str] = mapped_column(String(34))
+    account_name: Mapped[str] = mapped_column(String(140))
+    bank_name: Mapped[str] = mapped_column(String(140))
+    cnaps_code: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReservationRow(Base):
+    """Headroom held on a facility for one request."""
+
+    __tablename__ = "limit_reservations"
+
+    request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    seller_uscc: Mapped[str] = mapped_column(String(18))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class RegistrationRow(Base):
+    """Our 中登网 registration for a request."""
+
+    __tablename__ = "registrations"
+
+    request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    registration_no: Mapped[str] = mapped_column(String(32))
+    modification_code: Mapped[str] = mapped_column(String(32))
+    registered_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class DisbursementRow(Base):
+    """A payment instruction, persisted before it is ever sent."""
+
+    __tablename__ = "disbursements"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_disbursement_request"),)
+
+    id: Mapped[str] = mapped_column(String(35), primary_key=True)
+    request_id: Mapped[str] = mapped_column(_ID)
+    message_id: Mapped[str] = mapped_column(String(35))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16))
+    bank_code: Mapped[str | None] = mapped_column(String(4))
+    reason: Mapped[str | None] = mapped_column(String(140))
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
+    instruction: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    updated_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class DeadLetterRow(Base):
+    """A message a consumer gave up on, with the error, the attempts and the original envelope."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consumer: Mapped[str] = mapped_column(_ID)
+    message_id: Mapped[str] = mapped_column(_ID)
+    topic: Mapped[str] = mapped_column(_ID)
+    envelope: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    replayed_at: Mapped[datetime | None] = mapped_column(_TS)

@@ -1,0 +1,81 @@
+"""The unit of work: one session, one transaction, state + inbox + outbox together.
+
+`async with uow:` begins; `commit()` must be called explicitly; leaving without it rolls back.
+After a commit, `on_commit` hooks see the outbox rows this transaction wrote, so the relay (or
+the embedded transport) can dispatch them at once instead of waiting for its next poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.persistence.db import Database
+from hub.persistence.facilities import SqlFacilityRepository
+from hub.persistence.messaging import SqlDeadLetters, SqlInbox, SqlOutbox
+from hub.persistence.payments import SqlDisbursementRepository, SqlRegistrationRepository
+from hub.persistence.requests import SqlRequestRepository
+from hub.transport.base import Outgoing
+from routes.ports import Clock
+
+__all__ = ["CommitHook", "SqlUnitOfWork", "UnitOfWorkFactory"]
+
+CommitHook = Callable[[Sequence[Outgoing]], Awaitable[None]]
+
+
+class SqlUnitOfWork:
+    """Repositories over one AsyncSession (never shared between tasks)."""
+
+    session: AsyncSession
+
+    def __init__(self, database: Database, clock: Clock, hooks: Sequence[CommitHook] = ()) -> None:
+        self._database = database
+        self._clock = clock
+        self._hooks = hooks
+
+    async def __aenter__(self) -> Self:
+        self.session = self._database.session()
+        await self.session.begin()
+        clock = self._clock
+        self.requests = SqlRequestRepository(self.session, clock)
+        self.facilities = SqlFacilityRepository(self.session, clock)
+        self.registrations = SqlRegistrationRepository(self.session)
+        self.disbursements = SqlDisbursementRepository(self.session, clock)
+        self.inbox = SqlInbox(self.session, clock)
+        self.outbox = SqlOutbox(self.session, clock)
+        self.dead_letters = SqlDeadLetters(self.session, clock)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        written, self.outbox.written = self.outbox.written, []
+        if written:
+            for hook in self._hooks:
+                await hook(written)
+
+
+class UnitOfWorkFactory:
+    """Makes a fresh unit of work per use, sharing the database, the clock and commit hooks."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.database = database
+        self.clock = clock
+        self.hooks: list[CommitHook] = []
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, self.clock, self.hooks)

@@ -1,0 +1,205 @@
+"""Runs one route over batches of envelopes: inbox, call, apply, outbox — effectively once.
+
+For a batch: messages the group has already handled are dropped (inbox); the route's external
+`call` runs for the rest concurrently, outside any transaction; then ONE transaction claims each
+message in the inbox, applies it inside its own savepoint and writes what it emits to the outbox.
+A message whose call or apply fails is retried with exponential backoff (tenacity); after the
+last attempt, or at once for a permanent error, it goes to the dead-letter store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from canonical import MESSAGE_TYPES, Envelope, Message
+from hub.persistence.requests import Cause
+from hub.persistence.uow import UnitOfWorkFactory
+from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy, is_permanent
+from hub.transport.base import Outgoing
+from routes.registry import Route, Services
+
+__all__ = ["RouteConsumer", "derive", "emit_envelopes"]
+
+log = logging.getLogger("factorhub.consumer")
+
+
+@dataclass(slots=True)
+class _Item:
+    envelope: Envelope
+    message: Message | None = None
+    called: Any = None
+    error: BaseException | None = None
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class _RetryLater(Exception):
+    """Some messages of the batch failed transiently; run them again after a backoff."""
+
+
+def derive(parent: Envelope, message: Message) -> Envelope:
+    """The envelope of a message emitted while handling `parent`: same request, same key."""
+    return Envelope(
+        correlation_id=message.request_id,
+        causation_id=parent.message_id,
+        tenant=parent.tenant,
+        source_system="factorhub",
+        type=type(message).__name__,
+        key=parent.key,
+        headers=dict(parent.headers),
+        body=message.model_dump(mode="json"),
+    )
+
+
+def emit_envelopes(parent: Envelope, messages: Sequence[Message]) -> list[Outgoing]:
+    return [(m.topic, derive(parent, m)) for m in messages]
+
+
+class RouteConsumer:
+    """The batch handler the transport calls for one route's topic and group."""
+
+    def __init__(
+        self,
+        route: Route,
+        units: UnitOfWorkFactory,
+        services: Services,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        call_concurrency: int = 64,
+    ) -> None:
+        self.route = route
+        self._units = units
+        self._services = services
+        self._retry = retry
+        self._calls = asyncio.Semaphore(call_concurrency)
+        self.handled = 0
+        self.dead_lettered = 0
+
+    async def __call__(self, envelopes: list[Envelope]) -> None:
+        items = [_Item(envelope=e) for e in envelopes]
+        pending = [i for i in items if self._decode(i)]
+        dead = [i for i in items if i.message is None]
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.attempts),
+            wait=wait_exponential(
+                multiplier=self._retry.initial,
+                exp_base=self._retry.multiplier,
+                max=self._retry.maximum,
+            ),
+            retry=retry_if_exception_type(_RetryLater),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    failed = await self._run(pending)
+                    dead.extend(i for i in failed if i.error and is_permanent(i.error))
+                    pending = [i for i in failed if not (i.error and is_permanent(i.error))]
+                    if pending:
+                        raise _RetryLater
+        except _RetryLater:
+            dead.extend(pending)
+        if dead:
+            await self._dead_letter(dead)
+
+    def _decode(self, item: _Item) -> bool:
+        cls = MESSAGE_TYPES.get(item.envelope.type)
+        try:
+            if cls is None or cls is not self.route.consumes:
+                raise LookupError(f"{self.route.group} does not consume {item.envelope.type!r}")
+            item.message = cls.model_validate(item.envelope.body, strict=False)
+        except Exception as error:
+            item.error = error
+            item.errors.append(_describe(error))
+            return False
+        return True
+
+    async def _run(self, items: list[_Item]) -> list[_Item]:
+        """One pass over the batch; returns the items that failed (with `error` set)."""
+        for item in items:
+            item.attempts += 1
+            item.error = None
+        todo = items
+        if self.route.call is not None:
+            async with self._units() as uow:
+                seen = await uow.inbox.seen(
+                    self.route.group, [i.envelope.message_id for i in items]
+                )
+            todo = [i for i in items if i.envelope.message_id not in seen]
+            await asyncio.gather(*(self._call(i) for i in todo))
+        ready = [i for i in todo if i.error is None]
+        try:
+            await self._apply(ready)
+        except Exception as error:
+            log.warning("%s: batch transaction failed: %s", self.route.group, error)
+            for item in ready:
+                item.error = error
+                item.errors.append(_describe(error))
+        return [i for i in todo if i.error is not None]
+
+    async def _call(self, item: _Item) -> None:
+        assert self.route.call is not None
+        async with self._calls:
+            try:
+                item.called = await self.route.call(item.message, self._services)
+            except Exception as error:
+                item.error = error
+                item.errors.append(_describe(error))
+
+    async def _apply(self, items: list[_Item]) -> None:
+        if not items:
+            return
+        async with self._units() as uow:
+            for item in items:
+                envelope = item.envelope
+                try:
+                    async with uow.session.begin_nested():
+                        await uow.inbox.claim(self.route.group, envelope.message_id)
+                        uow.requests.cause = Cause(envelope.message_id, envelope.type)
+                        emitted = await self.route.apply(
+                            item.message, item.called, uow, self._services
+                        )
+                        await uow.outbox.add_many(emit_envelopes(envelope, emitted))
+                except IntegrityError:
+                    continue  # already handled by this group: a redelivery
+                except Exception as error:
+                    item.error = error
+                    item.errors.append(_describe(error))
+            await uow.commit()
+        self.handled += sum(1 for i in items if i.error is None)
+
+    async def _dead_letter(self, items: list[_Item]) -> None:
+        async with self._units() as uow:
+            for item in items:
+                try:
+                    async with uow.session.begin_nested():
+                        await uow.inbox.claim(self.route.group, item.envelope.message_id)
+                        await uow.dead_letters.add(
+                            self.route.group,
+                            self.route.topic,
+                            item.envelope,
+                            "\n".join(item.errors[-5:]) or "unknown error",
+                            item.attempts,
+                        )
+                except IntegrityError:
+                    continue
+                log.error(
+                    "%s: dead-lettered %s after %d attempt(s): %s",
+                    self.route.group,
+                    item.envelope.message_id,
+                    item.attempts,
+                    item.errors[-1:] or "",
+                )
+            await uow.commit()
+        self.dead_lettered += len(items)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

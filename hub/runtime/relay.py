@@ -1,0 +1,97 @@
+"""The outbox relay: publishes committed outbox rows to the broker, then marks them.
+
+Woken at once by a commit hook and polling as a fallback (another process may have written).
+On PostgreSQL rows are taken with FOR UPDATE SKIP LOCKED, so several relays share the work. A
+crash between publish and mark republishes a batch: consumers' inboxes absorb the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from canonical import Envelope
+from hub.persistence.db import Database
+from hub.persistence.tables import OutboxRow
+from hub.transport.base import Outgoing, Transport
+
+__all__ = ["OutboxRelay"]
+
+log = logging.getLogger("factorhub.relay")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        database: Database,
+        transport: Transport,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._database = database
+        self._transport = transport
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    async def notify(self, _: Sequence[Outgoing]) -> None:
+        """Commit hook: new rows exist."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drain_once(self) -> int:
+        """Publish one batch of unpublished rows; returns how many."""
+        async with self._database.session() as session, session.begin():
+            query = (
+                select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload)
+                .where(OutboxRow.published_at.is_(None))
+                .order_by(OutboxRow.id)
+                .limit(self._batch_size)
+            )
+            if not self._database.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return 0
+            await self._transport.publish(
+                [(r.topic, Envelope.model_validate_json(r.payload)) for r in rows]
+            )
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([r.id for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+        self.published += len(rows)
+        return len(rows)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                while await self.drain_once() >= self._batch_size:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay: publish failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)

@@ -1,0 +1,1 @@
+"""ISO 20022 XSDs (pain.001.001.09, pain.002.001.10), shipped as package data."""

@@ -1,0 +1,46 @@
+"""The first end-to-end factoring flow: match -> reserve -> register -> instruct -> pay -> apply."""
+
+from __future__ import annotations
+
+from canonical import (
+    DisbursementRequested,
+    DocumentsMatched,
+    FinancingSubmitted,
+    LimitReserved,
+    PaymentReported,
+    ReceivableRegistered,
+)
+from routes.disbursement import (
+    apply_payment_result,
+    instruct_disbursement,
+    record_submission,
+    submit_to_bank,
+)
+from routes.limits import reserve_limit
+from routes.matching import match_documents
+from routes.registration import file_registration, record_registration
+from routes.registry import Route
+
+__all__ = ["ROUTES"]
+
+ROUTES: tuple[Route, ...] = (
+    Route(group="match-documents", consumes=FinancingSubmitted, apply=match_documents),
+    Route(group="reserve-limit", consumes=DocumentsMatched, apply=reserve_limit),
+    Route(
+        group="register-receivable",
+        consumes=LimitReserved,
+        call=file_registration,
+        apply=record_registration,
+    ),
+    Route(
+        group="instruct-disbursement", consumes=ReceivableRegistered, apply=instruct_disbursement
+    ),
+    Route(
+        group="send-disbursement",
+        consumes=DisbursementRequested,
+        call=submit_to_bank,
+        apply=record_submission,
+    ),
+    Route(group="apply-payment-result", consumes=PaymentReported, apply=apply_payment_result),
+)
+"""Every route of the hub; the runtime binds each to its topic on the chosen transport."""

@@ -1,0 +1,52 @@
+"""Limit check: hold the principal on the seller's facility, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from canonical import (
+    DocumentsMatched,
+    FinancingRejected,
+    FinancingState,
+    LimitReserved,
+    Message,
+)
+from routes.ports import ReserveOutcome, UnitOfWork
+from routes.registry import Services
+
+__all__ = ["reserve_limit"]
+
+_FROM = frozenset({FinancingState.MATCHED})
+
+
+async def reserve_limit(
+    msg: DocumentsMatched, _: None, uow: UnitOfWork, services: Services
+) -> Sequence[Message]:
+    """Reserve, or reject with LIMIT_SELLER / NO_FACILITY / BELOW_MIN_TICKET."""
+    if msg.principal.amount < services.policy.min_ticket:
+        return await _reject(uow, msg, "BELOW_MIN_TICKET", f"principal {msg.principal}")
+    outcome = await uow.facilities.reserve(msg.request_id, msg.seller_uscc, msg.principal)
+    if outcome is ReserveOutcome.NO_FACILITY:
+        return await _reject(uow, msg, "NO_FACILITY", f"no facility for seller {msg.seller_uscc}")
+    if outcome is ReserveOutcome.INSUFFICIENT:
+        return await _reject(uow, msg, "LIMIT_SELLER", f"headroom below {msg.principal}")
+    record = await uow.requests.get(msg.request_id)
+    await uow.requests.transition(msg.request_id, FinancingState.LIMIT_RESERVED, allowed_from=_FROM)
+    return [
+        LimitReserved(
+            request_id=msg.request_id,
+            seller=record.request.seller,
+            buyer=record.request.buyer,
+            invoice_key=record.request.invoice.key,
+            amount=msg.principal,
+        )
+    ]
+
+
+async def _reject(
+    uow: UnitOfWork, msg: DocumentsMatched, code: str, detail: str
+) -> Sequence[Message]:
+    await uow.requests.transition(
+        msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail
+    )
+    return [FinancingRejected(request_id=msg.request_id, reason=code, detail=detail, step="limits")]

@@ -1,0 +1,85 @@
+"""Matching: the invoice against the purchase order that came with it (§3.3, simplified).
+
+The first flow rejects exceptions outright; review queues arrive with the full factoring rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import ROUND_DOWN, Decimal
+
+from canonical import (
+    FEN,
+    DocumentsMatched,
+    FinancingRejected,
+    FinancingRequest,
+    FinancingState,
+    FinancingSubmitted,
+    InvoiceStatus,
+    Message,
+)
+from routes.policy import FlowPolicy
+from routes.ports import UnitOfWork
+from routes.registry import Services
+
+__all__ = ["match_documents", "match_problem"]
+
+_FROM = frozenset({FinancingState.SUBMITTED})
+
+
+def match_problem(request: FinancingRequest, policy: FlowPolicy) -> tuple[str, str] | None:
+    """The first reason the invoice does not match its order, as (code, detail), or None."""
+    invoice = request.invoice
+    if invoice.status is InvoiceStatus.VOID:
+        return "INVOICE_VOID", "the invoice is void (作废)"
+    if invoice.status is InvoiceStatus.RED_FLUSHED or invoice.total.is_negative():
+        return "INVOICE_RED_FLUSHED", "the invoice is red-flushed (红冲)"
+    if not request.orders:
+        return "NO_ORDER", "no purchase order came with the invoice"
+    ordered = sum((o.total.amount for o in request.orders), Decimal(0))
+    gap = abs(invoice.total.amount - ordered)
+    allowed = max(ordered * policy.amount_tolerance_pct, policy.amount_tolerance_abs)
+    if gap > allowed:
+        return "MATCH_AMOUNT", f"invoice total {invoice.total.amount} vs orders {ordered}"
+    ordered_qty: dict[str, Decimal] = defaultdict(Decimal)
+    for order in request.orders:
+        for line in order.lines:
+            ordered_qty[line.item_code] += line.quantity
+    invoiced_qty: dict[str, Decimal] = defaultdict(Decimal)
+    for line in invoice.lines:
+        invoiced_qty[line.item_code] += line.quantity
+    for item, qty in sorted(invoiced_qty.items()):
+        cap = ordered_qty.get(item, Decimal(0)) * (1 + policy.quantity_tolerance_pct)
+        if qty > cap:
+            return "MATCH_QTY", f"item {item or '?'}: invoiced {qty} > ordered {ordered_qty[item]}"
+    return None
+
+
+async def match_documents(
+    msg: FinancingSubmitted, _: None, uow: UnitOfWork, services: Services
+) -> Sequence[Message]:
+    """Match, then compute the principal (advance rate x invoice total, rounded down)."""
+    request = msg.request
+    problem = match_problem(request, services.policy)
+    if problem is not None:
+        code, detail = problem
+        await uow.requests.transition(
+            msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail
+        )
+        return [
+            FinancingRejected(
+                request_id=msg.request_id, reason=code, detail=detail, step="matching"
+            )
+        ]
+    principal = (request.invoice.total * services.policy.advance_rate).amount.quantize(
+        FEN, ROUND_DOWN
+    )
+    await uow.requests.transition(msg.request_id, FinancingState.MATCHED, allowed_from=_FROM)
+    return [
+        DocumentsMatched(
+            request_id=msg.request_id,
+            seller_uscc=request.seller.uscc,
+            principal=request.invoice.total.model_copy(update={"amount": principal}),
+        )
+    ]

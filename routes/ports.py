@@ -1,0 +1,159 @@
+"""What the routes need from the outside world, as Protocols named by parameter.
+
+The hub supplies SQL repositories and HTTP gateways; tests may supply in-memory ones. Routes
+never import hub, FastStream, FastAPI, httpx or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from canonical import (
+    BankAccount,
+    DisbursementInstruction,
+    FinancingRequest,
+    FinancingState,
+    Money,
+    Party,
+    PaymentResult,
+    Registration,
+)
+
+__all__ = [
+    "BankGateway",
+    "Clock",
+    "DisbursementRepository",
+    "Facility",
+    "FacilityRepository",
+    "RegistrationRepository",
+    "RegistrationRequest",
+    "RegistryGateway",
+    "RequestRecord",
+    "RequestRepository",
+    "ReserveOutcome",
+    "UnitOfWork",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """A stored financing request with where it stands."""
+
+    request: FinancingRequest
+    state: FinancingState
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Facility:
+    """A seller's facility and the account its disbursements go to."""
+
+    seller: Party
+    limit: Money
+    used: Money
+    reserved: Money
+    account: BankAccount
+
+    @property
+    def headroom(self) -> Money:
+        return self.limit - self.used - self.reserved
+
+
+class ReserveOutcome(StrEnum):
+    """Result of asking a facility for headroom."""
+
+    RESERVED = "RESERVED"
+    NO_FACILITY = "NO_FACILITY"
+    INSUFFICIENT = "INSUFFICIENT"
+
+
+class RequestRepository(Protocol):
+    async def get(self, request_id: str) -> RequestRecord: ...
+
+    async def transition(
+        self,
+        request_id: str,
+        target: FinancingState,
+        *,
+        allowed_from: frozenset[FinancingState],
+        reason: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Move the request to `target`, recording the step; IllegalTransition otherwise."""
+
+
+class FacilityRepository(Protocol):
+    async def get(self, seller_uscc: str) -> Facility | None: ...
+
+    async def reserve(self, request_id: str, seller_uscc: str, amount: Money) -> ReserveOutcome:
+        """Atomically hold `amount` of headroom; asking again for the same request is a no-op."""
+
+    async def consume(self, request_id: str, amount: Money) -> None:
+        """Turn the reservation into use, trued up to the amount actually paid."""
+
+    async def release(self, request_id: str) -> None:
+        """Give back what is held for the request (no-op when nothing is)."""
+
+
+class RegistrationRepository(Protocol):
+    async def add(self, registration: Registration) -> None: ...
+
+
+class DisbursementRepository(Protocol):
+    async def add(self, instruction: DisbursementInstruction) -> None:
+        """Persist the instruction and its ids before anything is sent."""
+
+    async def get(self, instruction_id: str) -> DisbursementInstruction: ...
+
+    async def record_result(self, result: PaymentResult) -> bool:
+        """Apply the bank's verdict; False when it changes nothing (duplicate or stale)."""
+
+
+class UnitOfWork(Protocol):
+    """The repositories of one transaction; the runtime commits it, never a route."""
+
+    @property
+    def requests(self) -> RequestRepository: ...
+
+    @property
+    def facilities(self) -> FacilityRepository: ...
+
+    @property
+    def registrations(self) -> RegistrationRepository: ...
+
+    @property
+    def disbursements(self) -> DisbursementRepository: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationRequest:
+    """What we file at 中登网 to register a receivable transfer."""
+
+    filer_reference: str
+    assignor: Party
+    assignee: Party
+    description: str
+    amount: Money
+    invoices: tuple[str, ...]
+    period_months: int = 12
+
+
+class RegistryGateway(Protocol):
+    async def register(self, request: RegistrationRequest) -> Registration:
+        """File a registration; filing again with the same reference returns the same one."""
+
+
+class BankGateway(Protocol):
+    async def submit(self, instruction: DisbursementInstruction) -> PaymentResult:
+        """Send the instruction and return the bank's verdict, never paying twice.
+
+        After a timeout or a lost answer the gateway asks the bank for the status by the
+        instruction's id and resends only when the bank never received it.
+        """
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...

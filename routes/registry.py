@@ -1,0 +1,50 @@
+"""Routes: which handler consumes which message, under which consumer group.
+
+A route has an `apply` step that changes state inside the consumer's transaction and returns
+the messages to emit, and optionally a `call` step that talks to an external system BEFORE the
+transaction opens (it must be idempotent: it may run again after a crash or a retry). Keeping
+remote calls out of the transaction keeps database locks short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from canonical import Message
+from routes.policy import FlowPolicy
+from routes.ports import BankGateway, Clock, RegistryGateway, UnitOfWork
+
+__all__ = ["ApplyStep", "CallStep", "Route", "Services"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    """Everything a route may use besides the unit of work."""
+
+    policy: FlowPolicy
+    clock: Clock
+    registry: RegistryGateway
+    bank: BankGateway
+
+
+CallStep = Callable[[Any, Services], Awaitable[Any]]
+"""(message, services) -> what the external system answered."""
+
+ApplyStep = Callable[[Any, Any, UnitOfWork, Services], Awaitable[Sequence[Message]]]
+"""(message, call result or None, uow, services) -> messages to emit."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """One handler bound to one message type, consumed by one group."""
+
+    group: str
+    consumes: type[Message]
+    apply: ApplyStep
+    call: CallStep | None = None
+
+    @property
+    def topic(self) -> str:
+        return self.consumes.topic

@@ -1,0 +1,1 @@
+"""Plumbing shared by the HTTP simulators (never by the hub)."""

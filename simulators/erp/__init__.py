@@ -1,0 +1,1 @@
+"""Deterministic ERP data (Kingdee K/3 Cloud, YonBIP) and a pusher that posts it to the hub."""

@@ -1,0 +1,110 @@
+"""Canonical objects for tests, built by hand (no mapper involved)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from canonical import (
+    BankAccount,
+    DocumentLine,
+    FinancingRequest,
+    Invoice,
+    InvoiceKind,
+    Money,
+    Party,
+    PartyRole,
+    Provenance,
+    PurchaseOrder,
+    Receivable,
+)
+from hub.persistence.facilities import FacilityTerms
+
+SELLER = Party(name="苏州华盛精密机械有限公司", uscc="9132050571358240X0", role=PartyRole.SELLER)
+BUYER = Party(name="上海申联汽车零部件有限公司", uscc="913101156607431925", role=PartyRole.BUYER)
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def line(qty: str, price: str, item: str = "M0001") -> DocumentLine:
+    amount = Decimal(qty) * Decimal(price)
+    return DocumentLine(
+        line_no=1,
+        item_code=item,
+        quantity=Decimal(qty),
+        unit_price=Decimal(price),
+        tax_rate=Decimal("0.13"),
+        amount=amount,
+        tax=(amount * Decimal("0.13")).quantize(Decimal("0.01")),
+    )
+
+
+def financing_request(
+    request_id: str = "FR0001",
+    *,
+    total: str = "113000.00",
+    order_total: str | None = None,
+    invoice_qty: str = "100",
+    order_qty: str = "100",
+    with_order: bool = True,
+) -> FinancingRequest:
+    gross = Decimal(total)
+    net = (gross / Decimal("1.13")).quantize(Decimal("0.01"))
+    provenance = Provenance(source_system="test", source_document_id=f"DOC-{request_id}")
+    invoice = Invoice(
+        number="26322000000012345678",
+        kind=InvoiceKind.SPECIAL,
+        issue_date=date(2026, 11, 20),
+        due_date=date(2027, 2, 18),
+        seller=SELLER,
+        buyer=BUYER,
+        amount=Money.of(net),
+        tax=Money.of(gross - net),
+        total=Money.of(gross),
+        lines=(line(invoice_qty, "1000.00"),),
+        order_numbers=("XSDD2611000001",),
+        provenance=provenance,
+    )
+    orders = (
+        (
+            PurchaseOrder(
+                number="XSDD2611000001",
+                order_date=date(2026, 11, 1),
+                total=Money.of(order_total or total),
+                lines=(line(order_qty, "1000.00"),),
+                provenance=provenance,
+            ),
+        )
+        if with_order
+        else ()
+    )
+    return FinancingRequest(
+        id=request_id,
+        tenant="t1",
+        seller=SELLER,
+        buyer=BUYER,
+        invoice=invoice,
+        orders=orders,
+        receivable=Receivable(
+            id=request_id,
+            seller=SELLER,
+            buyer=BUYER,
+            face=invoice.total,
+            issue_date=invoice.issue_date,
+            due_date=date(2027, 2, 18),
+            invoice_keys=(invoice.key,),
+        ),
+        submitted_at=NOW,
+    )
+
+
+def facility(limit: str = "1000000.00", party: Party = SELLER) -> FacilityTerms:
+    return FacilityTerms(
+        seller=party,
+        limit=Money.of(limit),
+        account=BankAccount(
+            number="6222020200112233445",
+            name=party.name,
+            bank_name="中国工商银行苏州分行",
+            cnaps_code="102305000011",
+        ),
+    )

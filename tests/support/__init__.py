@@ -1,0 +1,1 @@
+"""Helpers the test suite shares: broker processes and session fixtures (see `fixtures`)."""

@@ -1,0 +1,1 @@
+"""Broker transport tests: one shared contract (tests.support.transport_contract) per broker."""
