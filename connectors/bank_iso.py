@@ -11,8 +11,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
-from mappings.pain001 import canonical_to_pain001
-from mappings.pain002 import pain002_to_canonical
 
 from canonical import (
     DisbursementInstruction,
@@ -23,6 +21,8 @@ from canonical import (
     TransientError,
 )
 from connectors.http import check_status, mapped_errors
+from mappings.pain001 import canonical_to_pain001
+from mappings.pain002 import pain002_to_canonical
 
 __all__ = ["IsoBankGateway"]
 

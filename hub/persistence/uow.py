@@ -56,6 +56,9 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
+            # Detach first: objects read in this unit stay readable after it ends (a rollback
+            # would expire them), and nothing uncommitted is written by leaving.
+            self.session.expunge_all()
             if self.session.in_transaction():
                 await self.session.rollback()
         finally:
