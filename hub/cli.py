@@ -418,3 +418,77 @@ def demo(
     if not result.complete:
         console.print("[red]not every invoice reached a terminal state[/red]")
         raise typer.Exit(1)
+
+
+@bench_app.command("pipeline")
+def bench_pipeline_command(
+    transport: Annotated[str, typer.Option(help="embedded | kafka | rabbitmq")] = "embedded",
+    count: Annotated[int, typer.Option("--count", "-n", min=1)] = 2000,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Default: a fresh SQLite file under var/bench/."),
+    ] = None,
+    broker_url: Annotated[
+        str | None,
+        typer.Option(
+            "--broker-url", help="kafka:// or amqp://; kafka defaults to a local tansu broker."
+        ),
+    ] = None,
+) -> None:
+    """End-to-end invoices/s and p50/p99 latency (ingress commit -> bank acceptance)."""
+    import contextlib
+    import time as _time
+
+    from hub.bench import bench_pipeline
+    from hub.devbroker import local_kafka
+
+    with contextlib.ExitStack() as stack:
+        broker = broker_url or _BROKER_DEFAULTS.get(transport)
+        if transport == "kafka" and not broker:
+            broker = f"kafka://{stack.enter_context(local_kafka())}"
+        if database_url is None:
+            path = Path("var/bench") / f"pipeline-{transport}-{int(_time.time())}.db"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            database_url = f"sqlite+aiosqlite:///{path}"
+        settings = Settings(
+            **{**Settings.from_env(database_url=database_url).__dict__, "broker_url": broker}
+        )
+        result = run(lambda: bench_pipeline(settings, count=count))
+    console.print(
+        f"pipeline {result.transport}: {result.count} invoices in {result.seconds:.2f} s = "
+        f"[bold]{result.per_second:.0f} invoices/s[/bold]; latency p50 {result.p50_ms:.0f} ms, "
+        f"p99 {result.p99_ms:.0f} ms; disbursed {result.disbursed}"
+    )
+
+
+@bench_app.command("raw")
+def bench_raw_command(
+    transport: Annotated[str, typer.Option(help="kafka | rabbitmq")] = "kafka",
+    count: Annotated[int, typer.Option("--count", "-n", min=1)] = 10000,
+    broker_url: Annotated[
+        str | None,
+        typer.Option(
+            "--broker-url", help="kafka:// or amqp://; kafka defaults to a local tansu broker."
+        ),
+    ] = None,
+) -> None:
+    """The bare client pass-through (consume, parse, publish, commit) on the same broker."""
+    import contextlib
+    from urllib.parse import urlsplit
+
+    from hub.bench_raw import raw_passthrough
+    from hub.devbroker import local_kafka
+
+    if transport not in {"kafka", "rabbitmq"}:
+        console.print("[red]--transport must be kafka or rabbitmq[/red]")
+        raise typer.Exit(2)
+    with contextlib.ExitStack() as stack:
+        url = broker_url or _BROKER_DEFAULTS.get(transport)
+        if transport == "kafka":
+            url = urlsplit(url).netloc if url else stack.enter_context(local_kafka())
+        assert url is not None
+        result = run(lambda: raw_passthrough(transport, url, count))  # type: ignore[arg-type]
+    console.print(
+        f"raw {transport}: {result['count']} messages in {result['seconds']} s = "
+        f"[bold]{result['msgs_per_s']:.0f} msg/s[/bold]"
+    )

@@ -1,0 +1,99 @@
+"""`factorhub bench pipeline`: end-to-end invoices/s and latency, from the ingress commit to
+the bank's acceptance (the DISBURSED step), on one transport.
+
+Invoices are accepted in-process through the same intake the HTTP ingress uses (so the figure
+is the pipeline's, not the HTTP server's), with the registry and bank simulators on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from statistics import quantiles
+
+from sqlalchemy import select
+
+from hub.app import Hub
+from hub.config import Settings
+from hub.demo import facility_terms
+from hub.intake import accept_invoice_push
+from hub.operations import count_states, open_facilities
+from hub.persistence.tables import RequestEventRow
+from simulators.erp.dataset import generate_companies, generate_invoices
+from simulators.erp.payloads import render
+from simulators.runner import running_simulators
+
+__all__ = ["PipelineResult", "bench_pipeline"]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineResult:
+    transport: str
+    count: int
+    disbursed: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+async def bench_pipeline(
+    settings: Settings, *, count: int, seed: int = 3, concurrency: int = 64
+) -> PipelineResult:
+    companies = generate_companies(seed, sellers=8, buyers=32)
+    cases = generate_invoices(
+        seed, count, companies, {"order_amount_mismatch": 0, "quantity_over_delivery": 0}
+    )
+    bodies = [(c.vendor, render(c)) for c in cases]
+    async with running_simulators(["registry", "bank"], seed=seed) as sims:
+        settings = replace(
+            settings, registry_url=sims["registry"].base_url, bank_url=sims["bank"].base_url
+        )
+        async with Hub(settings) as hub:
+            await open_facilities(hub.units, facility_terms(companies.sellers, one_small=False))
+            gate = asyncio.Semaphore(concurrency)
+
+            async def accept(vendor: str, raw: bytes) -> None:
+                async with gate:
+                    await accept_invoice_push(
+                        hub.units, source=vendor, raw=raw, tenant="bench", now=hub.clock()
+                    )
+
+            started = time.perf_counter()
+            await asyncio.gather(*(accept(v, b) for v, b in bodies))
+            counts = await count_states(hub.units)
+            while counts.terminal < count:  # polling the database: it is the source of truth
+                await asyncio.sleep(0.05)
+                counts = await count_states(hub.units)
+            seconds = time.perf_counter() - started
+            latencies = await _latencies_ms(hub)
+    cuts = quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    return PipelineResult(
+        transport=settings.transport,
+        count=count,
+        disbursed=counts.by_state.get("DISBURSED", 0),
+        seconds=seconds,
+        p50_ms=cuts[49],
+        p99_ms=cuts[98],
+    )
+
+
+async def _latencies_ms(hub: Hub) -> list[float]:
+    async with hub.units() as uow:
+        rows = (
+            await uow.session.execute(
+                select(RequestEventRow.request_id, RequestEventRow.state, RequestEventRow.at).where(
+                    RequestEventRow.state.in_(["SUBMITTED", "DISBURSED"])
+                )
+            )
+        ).all()
+    submitted = {r.request_id: r.at for r in rows if r.state == "SUBMITTED"}
+    return [
+        (r.at - submitted[r.request_id]).total_seconds() * 1000
+        for r in rows
+        if r.state == "DISBURSED" and r.request_id in submitted
+    ]
