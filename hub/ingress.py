@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from canonical import FinancingState, MappingError
 from hub.app import Hub
+from hub.asyncapi import asyncapi_document
 from hub.intake import accept_invoice_push
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
+from routes.flow import ROUTES
 
 __all__ = ["create_app"]
 
@@ -133,6 +135,10 @@ def create_app(hub: Hub) -> FastAPI:
                 )
             ).scalar_one_or_none()
             return _request_body(row, history, payment)
+
+    @app.get("/asyncapi.json", summary="AsyncAPI 3.0 description of the message bus")
+    async def asyncapi() -> dict[str, Any]:
+        return asyncapi_document([c.route for c in hub.consumers] or ROUTES)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

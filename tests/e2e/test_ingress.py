@@ -125,3 +125,13 @@ async def test_health_and_readiness_report_database_and_broker(ingress):
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+async def test_the_bus_is_described_in_asyncapi_with_a_channel_per_topic(ingress):
+    _, client = ingress
+    document = (await client.get("/asyncapi.json")).json()
+    assert document["asyncapi"].startswith("3.")
+    addresses = {c["address"] for c in document["channels"].values()}
+    assert {"financing.submitted", "disbursement.requested", "payment.reported"} <= addresses
+    receivers = [o for o in document["operations"].values() if o["action"] == "receive"]
+    assert len(receivers) == 6
