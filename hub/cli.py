@@ -440,12 +440,9 @@ def bench_pipeline_command(
     import time as _time
 
     from hub.bench import bench_pipeline
-    from hub.devbroker import local_kafka
 
     with contextlib.ExitStack() as stack:
-        broker = broker_url or _BROKER_DEFAULTS.get(transport)
-        if transport == "kafka" and not broker:
-            broker = f"kafka://{stack.enter_context(local_kafka())}"
+        broker = _bench_broker(transport, broker_url, stack)
         if database_url is None:
             path = Path("var/bench") / f"pipeline-{transport}-{int(_time.time())}.db"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -477,18 +474,27 @@ def bench_raw_command(
     from urllib.parse import urlsplit
 
     from hub.bench_raw import raw_passthrough
-    from hub.devbroker import local_kafka
 
     if transport not in {"kafka", "rabbitmq"}:
         console.print("[red]--transport must be kafka or rabbitmq[/red]")
         raise typer.Exit(2)
     with contextlib.ExitStack() as stack:
-        url = broker_url or _BROKER_DEFAULTS.get(transport)
-        if transport == "kafka":
-            url = urlsplit(url).netloc if url else stack.enter_context(local_kafka())
+        url = _bench_broker(transport, broker_url, stack)
         assert url is not None
+        if transport == "kafka":
+            url = urlsplit(url).netloc  # the raw client wants host:port
         result = run(lambda: raw_passthrough(transport, url, count))  # type: ignore[arg-type]
     console.print(
         f"raw {transport}: {result['count']} messages in {result['seconds']} s = "
         f"[bold]{result['msgs_per_s']:.0f} msg/s[/bold]"
     )
+
+
+def _bench_broker(transport: str, broker_url: str | None, stack: Any) -> str | None:
+    """The broker URL for a benchmark: given, the local default, or a throw-away tansu."""
+    from hub.devbroker import local_kafka
+
+    broker = broker_url or _BROKER_DEFAULTS.get(transport)
+    if transport == "kafka" and not broker:
+        broker = f"kafka://{stack.enter_context(local_kafka())}"
+    return broker
