@@ -104,7 +104,9 @@ class DisbursementInstruction(BaseModel):
     """Also the ISO 20022 InstrId and EndToEndId."""
     request_id: str
     message_id: str = Field(min_length=1, max_length=35)
-    """The pain.001 GrpHdr/MsgId: a resend reuses it so the bank's duplicate check holds."""
+    """The pain.001 GrpHdr/MsgId when the instruction is sent alone (a resend reuses it). In a
+    payment file of many, the file's MsgId is derived from its instructions' ids instead; the
+    bank's never-twice guarantee rests on the EndToEndId (`id`) either way."""
     amount: Money
     debtor: Party
     debtor_account: BankAccount

@@ -52,8 +52,11 @@ class DocumentsMatched(Message):
     """The invoice agrees with its purchase order within tolerance."""
 
     topic: ClassVar[str] = "financing.matched"
-    seller_uscc: str
+    seller: Party
+    buyer: Party
+    invoice_key: str
     principal: Money
+    """Advance rate x invoice total, rounded down to the fen."""
 
 
 class LimitReserved(Message):
@@ -72,6 +75,10 @@ class ReceivableRegistered(Message):
 
     topic: ClassVar[str] = "financing.registered"
     registration: Registration
+    seller: Party
+    invoice_key: str
+    amount: Money
+    """The principal held on the facility: what the disbursement pays, to the fen."""
 
 
 class DisbursementRequested(Message):

@@ -1,12 +1,15 @@
 """The 中登网 registry client (JSON over HTTP, as the bundled simulator speaks it).
 
 Registering is idempotent by the filer reference (our request id): after a timeout we simply
-file again and get the same registration back.
+file again and get the same registration back. Filings go in 批量登记 uploads, each answered
+on its own, so one refused filing does not hold back the others.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import httpx
 
@@ -20,37 +23,69 @@ _SYSTEM = "registry"
 
 
 class HttpRegistryGateway:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    """Files through the registry's 批量登记 upload, at most `batch_size` filings a request."""
+
+    def __init__(self, client: httpx.AsyncClient, *, batch_size: int = 200) -> None:
         self._client = client
+        self._batch_size = batch_size
 
     async def register(self, request: RegistrationRequest) -> Registration:
-        body = {
-            "filer_reference": request.filer_reference,
-            "business_type": "保理",
-            "assignor": {"name": request.assignor.name, "uscc": request.assignor.uscc},
-            "assignee": {"name": request.assignee.name, "uscc": request.assignee.uscc},
-            "property_description": request.description,
-            "period_months": request.period_months,
-            "main_contract": {
-                "number": request.filer_reference,
-                "currency": request.amount.currency,
-                "amount": format(request.amount.amount, "f"),
-            },
-            "invoices": list(request.invoices),
-        }
-        with mapped_errors(_SYSTEM):
-            response = await self._client.post("/registrations", json=body)
-        check_status(_SYSTEM, response)
-        try:
-            data = response.json()
-            return Registration(
-                request_id=request.filer_reference,
-                registration_no=str(data["registration_no"]),
-                modification_code=str(data.get("modification_code", "")),
-                registered_at=datetime.fromisoformat(data["registered_at"]),
-                expires_at=date.fromisoformat(data["expires_at"])
-                if data.get("expires_at")
-                else None,
-            )
-        except (KeyError, ValueError, TypeError) as error:
-            raise PermanentError(_SYSTEM, f"unreadable answer: {error!r}") from error
+        """File one registration; raises the error the registry gave for it."""
+        (answer,) = await self.register_many([request])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def register_many(
+        self, requests: Sequence[RegistrationRequest]
+    ) -> list[Registration | Exception]:
+        answers: list[Registration | Exception] = []
+        for start in range(0, len(requests), self._batch_size):
+            chunk = requests[start : start + self._batch_size]
+            with mapped_errors(_SYSTEM):
+                response = await self._client.post(
+                    "/registrations/batch", json={"registrations": [_filing(r) for r in chunk]}
+                )
+            check_status(_SYSTEM, response)
+            try:
+                results = response.json()["results"]
+            except (KeyError, ValueError, TypeError) as error:
+                raise PermanentError(_SYSTEM, f"unreadable answer: {error!r}") from error
+            if len(results) != len(chunk):
+                raise PermanentError(_SYSTEM, f"{len(results)} answers to {len(chunk)} filings")
+            answers.extend(_answer(r, item) for r, item in zip(chunk, results, strict=True))
+        return answers
+
+
+def _filing(request: RegistrationRequest) -> dict[str, object]:
+    return {
+        "filer_reference": request.filer_reference,
+        "business_type": "保理",
+        "assignor": {"name": request.assignor.name, "uscc": request.assignor.uscc},
+        "assignee": {"name": request.assignee.name, "uscc": request.assignee.uscc},
+        "property_description": request.description,
+        "period_months": request.period_months,
+        "main_contract": {
+            "number": request.filer_reference,
+            "currency": request.amount.currency,
+            "amount": format(request.amount.amount, "f"),
+        },
+        "invoices": list(request.invoices),
+    }
+
+
+def _answer(request: RegistrationRequest, data: Any) -> Registration | Exception:
+    try:
+        status = int(data.get("status", 0))
+        if status not in (200, 201):
+            errors = "; ".join(f"{e['field']}: {e['reason']}" for e in data.get("errors", []))
+            return PermanentError(_SYSTEM, f"filing refused ({status}): {errors or data}")
+        return Registration(
+            request_id=request.filer_reference,
+            registration_no=str(data["registration_no"]),
+            modification_code=str(data.get("modification_code", "")),
+            registered_at=datetime.fromisoformat(data["registered_at"]),
+            expires_at=date.fromisoformat(data["expires_at"]) if data.get("expires_at") else None,
+        )
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        return PermanentError(_SYSTEM, f"unreadable answer: {error!r}")

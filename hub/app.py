@@ -19,6 +19,7 @@ from connectors.bank_iso import IsoBankGateway
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.registry import HttpRegistryGateway
 from hub.config import Settings
+from hub.intake import Intake
 from hub.persistence import Database, UnitOfWorkFactory
 from hub.runtime.consumer import RouteConsumer
 from hub.runtime.relay import OutboxRelay
@@ -55,9 +56,11 @@ class Hub:
         self.clock = clock
         self.database = Database(settings.database_url)
         self.units = UnitOfWorkFactory(self.database, clock)
+        self.intake = Intake(self.units)
         self.transport = transport or make_transport(settings, self._undelivered)
         timeout = httpx.Timeout(settings.http_timeout, connect=DEFAULT_TIMEOUT.connect)
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+        pool = settings.http_connections
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
         self._registry_http = httpx.AsyncClient(
             base_url=settings.registry_url, timeout=timeout, limits=limits
         )
@@ -71,7 +74,13 @@ class Hub:
             bank=IsoBankGateway(self._bank_http, clock=clock),
         )
         self.consumers = [
-            RouteConsumer(route, self.units, self.services, retry=settings.retry)
+            RouteConsumer(
+                route,
+                self.units,
+                self.services,
+                retry=settings.retry,
+                call_concurrency=settings.http_connections,
+            )
             for route in (routes if consume else ())
         ]
         self.relay: OutboxRelay | None = None
@@ -100,6 +109,7 @@ class Hub:
         log.info("hub started: %r with %d route(s)", self.settings, len(self.consumers))
 
     async def aclose(self) -> None:
+        await self.intake.aclose()
         if self.relay is not None:
             await self.relay.aclose()
         await self.transport.aclose()

@@ -2,7 +2,8 @@
 the bank's acceptance (the DISBURSED step), on one transport.
 
 Invoices are accepted in-process through the same intake the HTTP ingress uses (so the figure
-is the pipeline's, not the HTTP server's), with the registry and bank simulators on loopback.
+is the pipeline's, not the HTTP server's), with the registry and bank simulators in a child
+process on loopback (partners do not share the hub's CPU in production either).
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from sqlalchemy import select
 from hub.app import Hub
 from hub.config import Settings
 from hub.demo import facility_terms
-from hub.intake import accept_invoice_push
 from hub.operations import count_states, open_facilities
 from hub.persistence.tables import RequestEventRow
 from simulators.erp.dataset import generate_companies, generate_invoices
 from simulators.erp.payloads import render
-from simulators.runner import running_simulators
+from simulators.process import simulators_in_process
 
-__all__ = ["PipelineResult", "bench_pipeline"]
+__all__ = ["BenchStalled", "PipelineResult", "bench_pipeline"]
+
+
+class BenchStalled(RuntimeError):
+    """The pipeline stopped making progress before every request settled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class PipelineResult:
     transport: str
     count: int
     disbursed: int
+    dead_lettered: int
     seconds: float
     p50_ms: float
     p99_ms: float
@@ -42,33 +47,47 @@ class PipelineResult:
 
 
 async def bench_pipeline(
-    settings: Settings, *, count: int, seed: int = 3, concurrency: int = 64
+    settings: Settings,
+    *,
+    count: int,
+    seed: int = 3,
+    concurrency: int = 64,
+    stall_seconds: float = 60.0,
 ) -> PipelineResult:
     companies = generate_companies(seed, sellers=8, buyers=32)
     cases = generate_invoices(
         seed, count, companies, {"order_amount_mismatch": 0, "quantity_over_delivery": 0}
     )
     bodies = [(c.vendor, render(c)) for c in cases]
-    async with running_simulators(["registry", "bank"], seed=seed) as sims:
-        settings = replace(
-            settings, registry_url=sims["registry"].base_url, bank_url=sims["bank"].base_url
-        )
+    async with simulators_in_process(["registry", "bank"], seed=seed) as urls:
+        settings = replace(settings, registry_url=urls["registry"], bank_url=urls["bank"])
         async with Hub(settings) as hub:
             await open_facilities(hub.units, facility_terms(companies.sellers, one_small=False))
             gate = asyncio.Semaphore(concurrency)
 
             async def accept(vendor: str, raw: bytes) -> None:
                 async with gate:
-                    await accept_invoice_push(
-                        hub.units, source=vendor, raw=raw, tenant="bench", now=hub.clock()
-                    )
+                    await hub.intake.accept(source=vendor, raw=raw, tenant="bench", now=hub.clock())
 
             started = time.perf_counter()
             await asyncio.gather(*(accept(v, b) for v, b in bodies))
             counts = await count_states(hub.units)
-            while counts.terminal < count:  # polling the database: it is the source of truth
+            progress, last_change = (counts.terminal, counts.dead_letters), time.perf_counter()
+            # Poll the database (the source of truth) until every request has settled or
+            # dead-lettered; give up when nothing moves for `stall_seconds`.
+            while counts.terminal + counts.dead_letters < count:
                 await asyncio.sleep(0.05)
                 counts = await count_states(hub.units)
+                if (counts.terminal, counts.dead_letters) != progress:
+                    progress, last_change = (
+                        (counts.terminal, counts.dead_letters),
+                        time.perf_counter(),
+                    )
+                elif time.perf_counter() - last_change > stall_seconds:
+                    raise BenchStalled(
+                        f"no progress for {stall_seconds:.0f} s: {counts.terminal} of {count} "
+                        f"settled, {counts.dead_letters} dead-lettered"
+                    )
             seconds = time.perf_counter() - started
             latencies = await _latencies_ms(hub)
     cuts = quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
@@ -76,6 +95,7 @@ async def bench_pipeline(
         transport=settings.transport,
         count=count,
         disbursed=counts.by_state.get("DISBURSED", 0),
+        dead_lettered=counts.dead_letters,
         seconds=seconds,
         p50_ms=cuts[49],
         p99_ms=cuts[98],

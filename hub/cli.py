@@ -439,7 +439,7 @@ def bench_pipeline_command(
     import contextlib
     import time as _time
 
-    from hub.bench import bench_pipeline
+    from hub.bench import BenchStalled, bench_pipeline
 
     with contextlib.ExitStack() as stack:
         broker = _bench_broker(transport, broker_url, stack)
@@ -450,11 +450,16 @@ def bench_pipeline_command(
         settings = Settings(
             **{**Settings.from_env(database_url=database_url).__dict__, "broker_url": broker}
         )
-        result = run(lambda: bench_pipeline(settings, count=count))
+        try:
+            result = run(lambda: bench_pipeline(settings, count=count))
+        except BenchStalled as error:
+            console.print(f"[red]bench stalled:[/red] {error} (see `factorhub dlq list`)")
+            raise typer.Exit(1) from error
     console.print(
         f"pipeline {result.transport}: {result.count} invoices in {result.seconds:.2f} s = "
         f"[bold]{result.per_second:.0f} invoices/s[/bold]; latency p50 {result.p50_ms:.0f} ms, "
-        f"p99 {result.p99_ms:.0f} ms; disbursed {result.disbursed}"
+        f"p99 {result.p99_ms:.0f} ms; disbursed {result.disbursed}, "
+        f"dead-lettered {result.dead_lettered}"
     )
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from canonical import FinancingState, MappingError
 from hub.app import Hub
 from hub.asyncapi import asyncapi_document
-from hub.intake import accept_invoice_push
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
 from routes.flow import ROUTES
@@ -102,8 +101,8 @@ def create_app(hub: Hub) -> FastAPI:
             )
         tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
         try:
-            accepted = await accept_invoice_push(
-                hub.units, source=vendor, raw=raw, tenant=tenant, now=hub.clock()
+            accepted = await hub.intake.accept(
+                source=vendor, raw=raw, tenant=tenant, now=hub.clock()
             )
         except MappingError as error:
             return JSONResponse(

@@ -6,6 +6,7 @@ document pushed twice gets the same id and creates nothing new.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +16,19 @@ from sqlalchemy.exc import IntegrityError
 
 from canonical import Envelope, FinancingRequest, FinancingSubmitted, Receivable
 from hub.persistence.uow import UnitOfWorkFactory
+from hub.transport.base import Outgoing
 from mappings.erp import InvoicePush
 from mappings.kingdee import kingdee_invoice_to_canonical
 from mappings.yonyou import yonyou_invoice_to_canonical
 
-__all__ = ["ERP_MAPPERS", "Accepted", "accept_invoice_push", "request_id_for"]
+__all__ = [
+    "ERP_MAPPERS",
+    "Accepted",
+    "Intake",
+    "accept_invoice_push",
+    "request_id_for",
+    "submission",
+]
 
 ErpMapper = Callable[..., InvoicePush]
 
@@ -70,11 +79,10 @@ def build_request(
     )
 
 
-async def accept_invoice_push(
-    units: UnitOfWorkFactory, *, source: str, raw: bytes, tenant: str, now: datetime
-) -> Accepted:
-    """Map (raising MappingError on bad input: nothing is stored), then store durably."""
-    push = ERP_MAPPERS[source](raw, received_at=now)
+def submission(
+    push: InvoicePush, *, tenant: str, source: str, now: datetime
+) -> tuple[FinancingRequest, Outgoing]:
+    """The request a push creates and the first message it emits."""
     request = build_request(push, tenant=tenant, source=source, now=now)
     message = FinancingSubmitted(request_id=request.id, request=request)
     envelope = Envelope(
@@ -85,12 +93,104 @@ async def accept_invoice_push(
         key=request.seller.uscc,
         body=message.model_dump(mode="json"),
     )
+    return request, (message.topic, envelope)
+
+
+async def accept_invoice_push(
+    units: UnitOfWorkFactory, *, source: str, raw: bytes, tenant: str, now: datetime
+) -> Accepted:
+    """Map (raising MappingError on bad input: nothing is stored), then store durably."""
+    push = ERP_MAPPERS[source](raw, received_at=now)
+    request, outgoing = submission(push, tenant=tenant, source=source, now=now)
+    return await _store_one(units, request, source, outgoing)
+
+
+async def _store_one(
+    units: UnitOfWorkFactory, request: FinancingRequest, source: str, outgoing: Outgoing
+) -> Accepted:
     try:
         async with units() as uow:
             created = await uow.requests.add(request, source_system=source)
             if created:
-                await uow.outbox.add(message.topic, envelope)
+                await uow.outbox.add_many([outgoing])
                 await uow.commit()
     except IntegrityError:  # the same document raced in concurrently: it is stored once
         created = False
     return Accepted(request.id, created)
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: FinancingRequest
+    source: str
+    outgoing: Outgoing
+    answer: asyncio.Future[Accepted]
+
+
+class Intake:
+    """Accepts ERP pushes with group commit: pushes arriving together share one transaction.
+
+    Each push is mapped on its own (bad input fails alone, before anything is queued); the
+    stored ones wait for the shared commit, so every 202 still means "durably stored". A
+    batch that cannot commit whole (another process stored one of its documents meanwhile)
+    is stored one push at a time instead.
+    """
+
+    def __init__(
+        self, units: UnitOfWorkFactory, *, max_batch: int = 200, linger: float = 0.002
+    ) -> None:
+        self._units = units
+        self._max_batch = max_batch
+        self._linger = linger
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def accept(self, *, source: str, raw: bytes, tenant: str, now: datetime) -> Accepted:
+        """Map (MappingError on bad input: nothing stored), then store durably with others."""
+        push = ERP_MAPPERS[source](raw, received_at=now)
+        request, outgoing = submission(push, tenant=tenant, source=source, now=now)
+        answer: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(request, source, outgoing, answer))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_forever(), name="intake-writer")
+        return await answer
+
+    async def aclose(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+        while not self._queue.empty():
+            self._queue.get_nowait().answer.cancel()
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            if self._queue.qsize() < self._max_batch - 1:
+                await asyncio.sleep(self._linger)
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            batch = [p for p in batch if not p.answer.done()]  # the client went away
+            if batch:
+                await self._write(batch)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        try:
+            async with self._units() as uow:
+                created = await uow.requests.add_many([(p.request, p.source) for p in batch])
+                fresh = [p.outgoing for p, new in zip(batch, created, strict=True) if new]
+                await uow.outbox.add_many(fresh)
+                await uow.commit()
+            results = [Accepted(p.request.id, new) for p, new in zip(batch, created, strict=True)]
+        except IntegrityError:
+            results = []
+            for p in batch:
+                results.append(await _store_one(self._units, p.request, p.source, p.outgoing))
+        except Exception as error:
+            for p in batch:
+                if not p.answer.done():
+                    p.answer.set_exception(error)
+            return
+        for p, result in zip(batch, results, strict=True):
+            if not p.answer.done():
+                p.answer.set_result(result)

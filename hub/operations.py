@@ -69,9 +69,7 @@ async def count_states(units: UnitOfWorkFactory) -> StateCounts:
                 await uow.session.execute(
                     select(RequestRow.state, func.count()).group_by(RequestRow.state)
                 )
-            )
-
-            .all()
+            ).all()
         )
         reasons = dict(
             (
@@ -80,11 +78,9 @@ async def count_states(units: UnitOfWorkFactory) -> StateCounts:
                     .where(RequestRow.state == FinancingState.REJECTED.value)
                     .group_by(RequestRow.reason)
                 )
-            )
-
-            .all()
+            ).all()
         )
-        dead = len(await uow.dead_letters.list())
+        dead = await uow.dead_letters.count()
     return StateCounts(
         by_state={str(k): int(v) for k, v in by_state.items()},
         rejected_by_reason={str(k): int(v) for k, v in reasons.items()},

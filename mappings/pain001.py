@@ -127,9 +127,6 @@ def _check(
         if instruction.id in seen:
             problems.add(f"{at}.id", "is used twice: an EndToEndId must be unique", instruction.id)
         seen.add(instruction.id)
-        if instruction.message_id != message_id:
-            problems.add(f"{at}.message_id", f"belongs to message {instruction.message_id!r}, "
-                         f"not {message_id!r}", instruction.message_id)
         amount = instruction.amount.amount
         if amount <= 0:
             problems.add(f"{at}.amount", "must be positive", str(amount))

@@ -36,10 +36,12 @@ def instruction_ids(request_id: str) -> tuple[str, str]:
 async def instruct_disbursement(
     msg: ReceivableRegistered, _: None, uow: UnitOfWork, services: Services
 ) -> Sequence[Message]:
-    """Build the instruction and persist its ids BEFORE anything is sent (never pay twice)."""
-    record = await uow.requests.get(msg.request_id)
-    request = record.request
-    facility = await uow.facilities.get(request.seller.uscc)
+    """Build the instruction and persist its ids BEFORE anything is sent (never pay twice).
+
+    The amount is the principal held on the facility at LIMIT_RESERVED, carried here
+    unchanged: what was reserved is what is paid.
+    """
+    facility = await uow.facilities.get(msg.seller.uscc)
     if facility is None:  # the facility was closed after the reservation: refuse, release
         await uow.requests.transition(
             msg.request_id,
@@ -53,18 +55,17 @@ async def instruct_disbursement(
         ]
     instruction_id, message_id = instruction_ids(msg.request_id)
     now = services.clock()
-    principal = (request.invoice.total * services.policy.advance_rate).round_down()
     instruction = DisbursementInstruction(
         id=instruction_id,
         request_id=msg.request_id,
         message_id=message_id,
-        amount=principal,
+        amount=msg.amount,
         debtor=services.policy.factor,
         debtor_account=services.policy.factor_account,
-        creditor=request.seller,
+        creditor=msg.seller,
         creditor_account=facility.account,
         execution_date=now.date(),
-        remittance=f"保理融资 {request.invoice.key} 登记 {msg.registration.registration_no}"[:140],
+        remittance=f"保理融资 {msg.invoice_key} 登记 {msg.registration.registration_no}"[:140],
         created_at=now,
     )
     await uow.disbursements.add(instruction)
@@ -77,9 +78,11 @@ async def instruct_disbursement(
     return [DisbursementRequested(request_id=msg.request_id, instruction=instruction)]
 
 
-async def submit_to_bank(msg: DisbursementRequested, services: Services) -> PaymentResult:
-    """The bank gateway resends only when the bank never received the instruction."""
-    return await services.bank.submit(msg.instruction)
+async def submit_to_bank(
+    messages: Sequence[DisbursementRequested], services: Services
+) -> list[PaymentResult | Exception]:
+    """One payment file per batch; the gateway resends only what the bank never received."""
+    return await services.bank.submit_many([m.instruction for m in messages])
 
 
 async def record_submission(
@@ -93,12 +96,12 @@ async def apply_payment_result(
 ) -> Sequence[Message]:
     """Apply a status; a duplicate or stale report changes nothing."""
     result = msg.result
-    if not await uow.disbursements.record_result(result):
+    amount = await uow.disbursements.record_result(result)
+    if amount is None:
         return []
     allowed = frozenset({FinancingState.DISBURSING})
     if result.status is PaymentStatus.SETTLED:
-        instruction = await uow.disbursements.get(result.instruction_id)
-        await uow.facilities.consume(msg.request_id, instruction.amount)
+        await uow.facilities.consume(msg.request_id, amount)
         await uow.requests.transition(
             msg.request_id,
             FinancingState.DISBURSED,

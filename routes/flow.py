@@ -18,7 +18,7 @@ from routes.disbursement import (
 )
 from routes.limits import reserve_limit
 from routes.matching import match_documents
-from routes.registration import file_registration, record_registration
+from routes.registration import file_registrations, record_registration
 from routes.registry import Route
 
 __all__ = ["ROUTES"]
@@ -29,7 +29,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         group="register-receivable",
         consumes=LimitReserved,
-        call=file_registration,
+        call_many=file_registrations,
         apply=record_registration,
     ),
     Route(
@@ -38,7 +38,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         group="send-disbursement",
         consumes=DisbursementRequested,
-        call=submit_to_bank,
+        call_many=submit_to_bank,
         apply=record_submission,
     ),
     Route(group="apply-payment-result", consumes=PaymentReported, apply=apply_payment_result),

@@ -25,19 +25,18 @@ async def reserve_limit(
     """Reserve, or reject with LIMIT_SELLER / NO_FACILITY / BELOW_MIN_TICKET."""
     if msg.principal.amount < services.policy.min_ticket:
         return await _reject(uow, msg, "BELOW_MIN_TICKET", f"principal {msg.principal}")
-    outcome = await uow.facilities.reserve(msg.request_id, msg.seller_uscc, msg.principal)
+    outcome = await uow.facilities.reserve(msg.request_id, msg.seller.uscc, msg.principal)
     if outcome is ReserveOutcome.NO_FACILITY:
-        return await _reject(uow, msg, "NO_FACILITY", f"no facility for seller {msg.seller_uscc}")
+        return await _reject(uow, msg, "NO_FACILITY", f"no facility for seller {msg.seller.uscc}")
     if outcome is ReserveOutcome.INSUFFICIENT:
         return await _reject(uow, msg, "LIMIT_SELLER", f"headroom below {msg.principal}")
-    record = await uow.requests.get(msg.request_id)
     await uow.requests.transition(msg.request_id, FinancingState.LIMIT_RESERVED, allowed_from=_FROM)
     return [
         LimitReserved(
             request_id=msg.request_id,
-            seller=record.request.seller,
-            buyer=record.request.buyer,
-            invoice_key=record.request.invoice.key,
+            seller=msg.seller,
+            buyer=msg.buyer,
+            invoice_key=msg.invoice_key,
             amount=msg.principal,
         )
     ]

@@ -79,7 +79,9 @@ async def match_documents(
     return [
         DocumentsMatched(
             request_id=msg.request_id,
-            seller_uscc=request.seller.uscc,
+            seller=request.seller,
+            buyer=request.buyer,
+            invoice_key=request.invoice.key,
             principal=request.invoice.total.model_copy(update={"amount": principal}),
         )
     ]

@@ -6,6 +6,7 @@ never import hub, FastStream, FastAPI, httpx or SQLAlchemy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -108,8 +109,9 @@ class DisbursementRepository(Protocol):
 
     async def get(self, instruction_id: str) -> DisbursementInstruction: ...
 
-    async def record_result(self, result: PaymentResult) -> bool:
-        """Apply the bank's verdict; False when it changes nothing (duplicate or stale)."""
+    async def record_result(self, result: PaymentResult) -> Money | None:
+        """Apply the bank's verdict; the instruction's amount, or None when the verdict
+        changes nothing (a duplicate or stale report)."""
 
 
 class UnitOfWork(Protocol):
@@ -142,16 +144,22 @@ class RegistrationRequest:
 
 
 class RegistryGateway(Protocol):
-    async def register(self, request: RegistrationRequest) -> Registration:
-        """File a registration; filing again with the same reference returns the same one."""
+    async def register_many(
+        self, requests: Sequence[RegistrationRequest]
+    ) -> list[Registration | Exception]:
+        """File registrations (one upload where the registry allows); for each, the registration
+        or the error. Filing again with the same reference returns the same registration."""
 
 
 class BankGateway(Protocol):
-    async def submit(self, instruction: DisbursementInstruction) -> PaymentResult:
-        """Send the instruction and return the bank's verdict, never paying twice.
+    async def submit_many(
+        self, instructions: Sequence[DisbursementInstruction]
+    ) -> list[PaymentResult | Exception]:
+        """Send instructions (one payment file) and return, for each, the bank's verdict or the
+        error, never paying twice.
 
-        After a timeout or a lost answer the gateway asks the bank for the status by the
-        instruction's id and resends only when the bank never received it.
+        After a timeout or a lost answer the gateway asks the bank for the status by each
+        instruction's id and resends only what the bank never received.
         """
 
 

@@ -1,9 +1,11 @@
 """Routes: which handler consumes which message, under which consumer group.
 
 A route has an `apply` step that changes state inside the consumer's transaction and returns
-the messages to emit, and optionally a `call` step that talks to an external system BEFORE the
-transaction opens (it must be idempotent: it may run again after a crash or a retry). Keeping
-remote calls out of the transaction keeps database locks short.
+the messages to emit, and optionally a step that talks to an external system BEFORE the
+transaction opens (it must be idempotent: it may run again after a crash or a retry): `call`
+for one message at a time, run concurrently, or `call_many` for the whole batch at once, for
+partners that take a batch in one request (a payment file, a 批量登记 upload). Keeping remote
+calls out of the transaction keeps database locks short.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from canonical import Message
 from routes.policy import FlowPolicy
 from routes.ports import BankGateway, Clock, RegistryGateway, UnitOfWork
 
-__all__ = ["ApplyStep", "CallStep", "Route", "Services"]
+__all__ = ["ApplyStep", "BatchCallStep", "CallStep", "Route", "Services"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +34,9 @@ class Services:
 CallStep = Callable[[Any, Services], Awaitable[Any]]
 """(message, services) -> what the external system answered."""
 
+BatchCallStep = Callable[[Sequence[Any], Services], Awaitable[Sequence[Any]]]
+"""(messages, services) -> for each message, in order, the answer or the Exception it got."""
+
 ApplyStep = Callable[[Any, Any, UnitOfWork, Services], Awaitable[Sequence[Message]]]
 """(message, call result or None, uow, services) -> messages to emit."""
 
@@ -44,6 +49,11 @@ class Route:
     consumes: type[Message]
     apply: ApplyStep
     call: CallStep | None = None
+    call_many: BatchCallStep | None = None
+
+    def __post_init__(self) -> None:
+        if self.call is not None and self.call_many is not None:
+            raise ValueError(f"route {self.group}: give `call` or `call_many`, not both")
 
     @property
     def topic(self) -> str:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from canonical import (
     BankAccount,
+    DisbursementInstruction,
     DocumentLine,
     FinancingRequest,
     Invoice,
@@ -19,6 +20,7 @@ from canonical import (
     Receivable,
 )
 from hub.persistence.facilities import FacilityTerms
+from routes.policy import DEFAULT_FACTOR, DEFAULT_FACTOR_ACCOUNT
 
 SELLER = Party(name="苏州华盛精密机械有限公司", uscc="9132050571358240X0", role=PartyRole.SELLER)
 BUYER = Party(name="上海申联汽车零部件有限公司", uscc="913101156607431925", role=PartyRole.BUYER)
@@ -108,3 +110,30 @@ def facility(limit: str = "1000000.00", party: Party = SELLER) -> FacilityTerms:
             cnaps_code="102305000011",
         ),
     )
+
+
+SELLER_ACCOUNT = BankAccount(
+    number="1102020309000123456",
+    name="苏州华盛精密机械有限公司",
+    bank_name="中国工商银行苏州分行",
+    cnaps_code="102305002018",
+)
+
+
+def instruction(number: int, amount: str = "1000.00", **changes: object) -> DisbursementInstruction:
+    """A disbursement from the default factor to SELLER, ids derived from `number`."""
+    fields: dict[str, object] = {
+        "id": f"D{number:08d}",
+        "request_id": f"FR{number:08d}",
+        "message_id": f"M{number:08d}",
+        "amount": Money.of(amount),
+        "debtor": DEFAULT_FACTOR,
+        "debtor_account": DEFAULT_FACTOR_ACCOUNT,
+        "creditor": SELLER,
+        "creditor_account": SELLER_ACCOUNT,
+        "execution_date": NOW.date(),
+        "remittance": f"保理融资 FR{number:08d}",
+        "created_at": NOW,
+    }
+    fields.update(changes)
+    return DisbursementInstruction.model_validate(fields)

@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from hub.persistence.inline_sqlite import inline_connect
 
 __all__ = ["Database", "alembic_config", "is_sqlite"]
 
@@ -59,7 +61,12 @@ class Database:
             # SQLite's busy handler (up to 100 ms a nap); one pooled connection instead queues
             # the units of work in-process, in order, with no sleeping.
             self.engine: AsyncEngine = create_async_engine(
-                url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120
+                url,
+                echo=echo,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=120,
+                async_creator=inline_connect(_sqlite_path(url)),
             )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
@@ -90,7 +97,11 @@ class Database:
         await self.engine.dispose()
 
 
+def _sqlite_path(url: str) -> str:
+    return make_url(url).database or ":memory:"
+
+
 def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
+    path = _sqlite_path(url)
+    if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

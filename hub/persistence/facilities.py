@@ -7,18 +7,55 @@ of concurrent consumers (on PostgreSQL the UPDATE takes the row lock) can over-r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import BankAccount, Money, Party, PartyRole, ReservationState
 from hub.persistence.money import from_fen, to_fen
-from hub.persistence.tables import FacilityRow, ReservationRow
+from hub.persistence.tables import FacilityRow, ReservationRow, table_of
 from routes.ports import Clock, Facility, ReserveOutcome
 
 __all__ = ["FacilityTerms", "SqlFacilityRepository"]
+
+_facilities = table_of(FacilityRow)
+_reservations = table_of(ReservationRow)
+
+_GET_FACILITY = select(_facilities).where(_facilities.c.seller_uscc == bindparam("b_seller"))
+_RESERVE = (
+    update(_facilities)
+    .where(
+        _facilities.c.seller_uscc == bindparam("b_seller"),
+        _facilities.c.currency == bindparam("b_currency"),
+        _facilities.c.limit_fen - _facilities.c.used_fen - _facilities.c.reserved_fen
+        >= bindparam("b_fen"),
+    )
+    .values(
+        reserved_fen=_facilities.c.reserved_fen + bindparam("b_fen"),
+        version=_facilities.c.version + 1,
+    )
+)
+_SETTLE = (
+    update(_facilities)
+    .where(_facilities.c.seller_uscc == bindparam("b_seller"))
+    .values(
+        reserved_fen=_facilities.c.reserved_fen - bindparam("b_held"),
+        used_fen=_facilities.c.used_fen + bindparam("b_used"),
+        version=_facilities.c.version + 1,
+    )
+)
+_GET_RESERVATION = select(
+    _reservations.c.seller_uscc, _reservations.c.amount_fen, _reservations.c.state
+).where(_reservations.c.request_id == bindparam("b_request"))
+_INSERT_RESERVATION = insert(_reservations)
+_SET_RESERVATION_STATE = (
+    update(_reservations)
+    .where(_reservations.c.request_id == bindparam("b_request"))
+    .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +99,7 @@ class SqlFacilityRepository:
         )
 
     async def get(self, seller_uscc: str) -> Facility | None:
-        row = await self._session.get(FacilityRow, seller_uscc, populate_existing=True)
+        row = (await self._session.execute(_GET_FACILITY, {"b_seller": seller_uscc})).one_or_none()
         if row is None:
             return None
         return Facility(
@@ -83,65 +120,46 @@ class SqlFacilityRepository:
             return ReserveOutcome.RESERVED
         fen = to_fen(amount)
         result = await self._session.execute(
-            update(FacilityRow)
-            .where(
-                FacilityRow.seller_uscc == seller_uscc,
-                FacilityRow.currency == amount.currency,
-                FacilityRow.limit_fen - FacilityRow.used_fen - FacilityRow.reserved_fen >= fen,
-            )
-            .values(reserved_fen=FacilityRow.reserved_fen + fen, version=FacilityRow.version + 1)
+            _RESERVE, {"b_seller": seller_uscc, "b_currency": amount.currency, "b_fen": fen}
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             exists = await self._session.scalar(
-                select(FacilityRow.seller_uscc).where(FacilityRow.seller_uscc == seller_uscc)
+                select(_facilities.c.seller_uscc).where(_facilities.c.seller_uscc == seller_uscc)
             )
             return ReserveOutcome.INSUFFICIENT if exists else ReserveOutcome.NO_FACILITY
         await self._session.execute(
-            insert(ReservationRow).values(
-                request_id=request_id,
-                seller_uscc=seller_uscc,
-                amount_fen=fen,
-                state=ReservationState.RESERVED.value,
-                updated_at=self._clock(),
-            )
+            _INSERT_RESERVATION,
+            {
+                "request_id": request_id,
+                "seller_uscc": seller_uscc,
+                "amount_fen": fen,
+                "state": ReservationState.RESERVED.value,
+                "updated_at": self._clock(),
+            },
         )
         return ReserveOutcome.RESERVED
 
     async def consume(self, request_id: str, amount: Money) -> None:
-        held = await self._reservation(request_id)
-        if held is None or held.state != ReservationState.RESERVED.value:
-            return
-        await self._session.execute(
-            update(FacilityRow)
-            .where(FacilityRow.seller_uscc == held.seller_uscc)
-            .values(
-                reserved_fen=FacilityRow.reserved_fen - held.amount_fen,
-                used_fen=FacilityRow.used_fen + to_fen(amount),
-                version=FacilityRow.version + 1,
-            )
-        )
-        await self._set_state(request_id, ReservationState.CONSUMED)
+        await self._settle(request_id, ReservationState.CONSUMED, to_fen(amount))
 
     async def release(self, request_id: str) -> None:
+        await self._settle(request_id, ReservationState.RELEASED, 0)
+
+    async def _settle(self, request_id: str, outcome: ReservationState, used_fen: int) -> None:
+        """Take the reservation off the facility, adding `used_fen` to what is used."""
         held = await self._reservation(request_id)
         if held is None or held.state != ReservationState.RESERVED.value:
             return
         await self._session.execute(
-            update(FacilityRow)
-            .where(FacilityRow.seller_uscc == held.seller_uscc)
-            .values(
-                reserved_fen=FacilityRow.reserved_fen - held.amount_fen,
-                version=FacilityRow.version + 1,
-            )
+            _SETTLE,
+            {"b_seller": held.seller_uscc, "b_held": held.amount_fen, "b_used": used_fen},
         )
-        await self._set_state(request_id, ReservationState.RELEASED)
-
-    async def _reservation(self, request_id: str) -> ReservationRow | None:
-        return await self._session.get(ReservationRow, request_id, populate_existing=True)
-
-    async def _set_state(self, request_id: str, state: ReservationState) -> None:
         await self._session.execute(
-            update(ReservationRow)
-            .where(ReservationRow.request_id == request_id)
-            .values(state=state.value, updated_at=self._clock())
+            _SET_RESERVATION_STATE,
+            {"b_request": request_id, "state": outcome.value, "updated_at": self._clock()},
         )
+
+    async def _reservation(self, request_id: str) -> Any:
+        return (
+            await self._session.execute(_GET_RESERVATION, {"b_request": request_id})
+        ).one_or_none()

@@ -6,15 +6,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import Envelope
-from hub.persistence.tables import DeadLetterRow, InboxRow, OutboxRow
+from hub.persistence.tables import DeadLetterRow, InboxRow, OutboxRow, table_of
 from hub.transport.base import Outgoing
 from routes.ports import Clock
 
 __all__ = ["DeadLetter", "SqlDeadLetters", "SqlInbox", "SqlOutbox"]
+
+_INSERT_INBOX = insert(table_of(InboxRow))
+_INSERT_OUTBOX = insert(table_of(OutboxRow))
 
 
 class SqlInbox:
@@ -37,10 +40,16 @@ class SqlInbox:
 
     async def claim(self, consumer: str, message_id: str) -> None:
         """Record the message as handled; a duplicate raises IntegrityError (run in a savepoint)."""
+        await self.claim_many(consumer, [message_id])
+
+    async def claim_many(self, consumer: str, message_ids: Sequence[str]) -> None:
+        """Record a batch as handled in one statement; any duplicate raises IntegrityError."""
+        if not message_ids:
+            return
+        now = self._clock()
         await self._session.execute(
-            insert(InboxRow).values(
-                consumer=consumer, message_id=message_id, processed_at=self._clock()
-            )
+            _INSERT_INBOX,
+            [{"consumer": consumer, "message_id": m, "processed_at": now} for m in message_ids],
         )
 
     async def forget(self, consumer: str, message_id: str) -> None:
@@ -65,7 +74,7 @@ class SqlOutbox:
             return
         now = self._clock()
         await self._session.execute(
-            insert(OutboxRow),
+            _INSERT_OUTBOX,
             [
                 {
                     "message_id": e.message_id,
@@ -73,6 +82,7 @@ class SqlOutbox:
                     "key": e.key,
                     "payload": e.model_dump_json(),
                     "created_at": now,
+                    "published_at": None,
                 }
                 for topic, e in messages
             ],
@@ -156,6 +166,15 @@ class SqlDeadLetters:
         if not include_replayed:
             query = query.where(DeadLetterRow.replayed_at.is_(None))
         return [_dead_letter(r) for r in (await self._session.scalars(query))]
+
+    async def count(self) -> int:
+        """Dead letters not yet replayed."""
+        total = await self._session.scalar(
+            select(func.count())
+            .select_from(DeadLetterRow)
+            .where(DeadLetterRow.replayed_at.is_(None))
+        )
+        return int(total or 0)
 
     async def get(self, dead_letter_id: int) -> DeadLetter | None:
         row = await self._session.get(DeadLetterRow, dead_letter_id)

@@ -1,19 +1,45 @@
-"""Financing requests and their history."""
+"""Financing requests and their history, written behind in batches.
+
+A consumer handles a whole batch in one transaction, so this repository keeps the states it has
+read (`preload` fetches a batch's in one query, locking the rows on PostgreSQL), checks each
+transition against them, and queues the UPDATEs and history rows; `flush` writes the queue as
+two executemany statements. Nobody else can change those rows meanwhile: SQLite has one writer
+(BEGIN IMMEDIATE) and PostgreSQL holds the row locks until commit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import FinancingRequest, FinancingState, IllegalTransition
 from hub.persistence.money import to_fen
-from hub.persistence.tables import RequestEventRow, RequestRow
+from hub.persistence.tables import RequestEventRow, RequestRow, table_of
 from routes.ports import Clock, RequestRecord
 
 __all__ = ["Cause", "HistoryEntry", "SqlRequestRepository"]
+
+_requests = table_of(RequestRow)
+_events = table_of(RequestEventRow)
+
+_INSERT_EVENTS = insert(_events)
+_INSERT_REQUESTS = insert(_requests)
+_UPDATE_STATE = (
+    update(_requests)
+    .where(_requests.c.id == bindparam("b_id"), _requests.c.state == bindparam("b_from"))
+    .values(
+        state=bindparam("state"),
+        reason=bindparam("reason"),
+        detail=bindparam("detail"),
+        version=_requests.c.version + 1,
+        updated_at=bindparam("updated_at"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,70 +63,87 @@ class HistoryEntry:
 class SqlRequestRepository:
     """Requests in SQL; transitions are checked against the current state, then recorded."""
 
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, *, lock_rows: bool = False) -> None:
         self._session = session
         self._clock = clock
+        self._lock_rows = lock_rows
         self.cause = Cause()
+        self._states: dict[str, tuple[FinancingState, str | None]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._new_events: list[dict[str, Any]] = []
 
     async def add(self, request: FinancingRequest, *, source_system: str) -> bool:
         """Insert a new SUBMITTED request; False if this source document was already accepted."""
-        existing = await self.find_by_source(
-            request.tenant, source_system, request.invoice.provenance.source_document_id
+        (created,) = await self.add_many([(request, source_system)])
+        return created
+
+    async def add_many(self, requests: Sequence[tuple[FinancingRequest, str]]) -> list[bool]:
+        """Insert new SUBMITTED requests in one statement; for each, False if its source
+        document was already accepted (the request id is derived from it) or came earlier in
+        the same call."""
+        ids = [r.id for r, _ in requests]
+        known = set(
+            await self._session.scalars(select(_requests.c.id).where(_requests.c.id.in_(ids)))
         )
-        if existing is not None:
-            return False
         now = self._clock()
-        await self._session.execute(
-            insert(RequestRow).values(
-                id=request.id,
-                tenant=request.tenant,
-                source_system=source_system,
-                source_document_id=request.invoice.provenance.source_document_id,
-                seller_uscc=request.seller.uscc,
-                buyer_uscc=request.buyer.uscc,
-                invoice_key=request.invoice.key,
-                total_fen=to_fen(request.invoice.total),
-                currency=request.invoice.total.currency,
-                state=FinancingState.SUBMITTED.value,
-                document=request.model_dump_json(),
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await self._event(request.id, FinancingState.SUBMITTED, None, None, now)
-        return True
+        rows: list[dict[str, Any]] = []
+        created: list[bool] = []
+        for request, source_system in requests:
+            if request.id in known:
+                created.append(False)
+                continue
+            known.add(request.id)
+            created.append(True)
+            rows.append(_request_row(request, source_system, now))
+            self._states[request.id] = (FinancingState.SUBMITTED, None)
+            self._event(request.id, FinancingState.SUBMITTED, None, None, now)
+        if rows:
+            await self._session.execute(_INSERT_REQUESTS, rows)
+        return created
 
     async def find_by_source(self, tenant: str, source_system: str, document_id: str) -> str | None:
         return await self._session.scalar(
-            select(RequestRow.id).where(
-                RequestRow.tenant == tenant,
-                RequestRow.source_system == source_system,
-                RequestRow.source_document_id == document_id,
+            select(_requests.c.id).where(
+                _requests.c.tenant == tenant,
+                _requests.c.source_system == source_system,
+                _requests.c.source_document_id == document_id,
             )
         )
 
     async def get(self, request_id: str) -> RequestRecord:
         row = (
             await self._session.execute(
-                select(RequestRow.document, RequestRow.state, RequestRow.reason).where(
-                    RequestRow.id == request_id
+                select(_requests.c.document, _requests.c.state, _requests.c.reason).where(
+                    _requests.c.id == request_id
                 )
             )
         ).one()
+        current = self._states.get(request_id, (FinancingState(row.state), row.reason))
         return RequestRecord(
             request=FinancingRequest.model_validate_json(row.document),
-            state=FinancingState(row.state),
-            reason=row.reason,
+            state=current[0],
+            reason=current[1],
         )
 
+    async def preload(self, request_ids: Iterable[str]) -> None:
+        """Read (and on PostgreSQL lock) the states of a batch's requests in one query."""
+        ids = sorted(set(request_ids) - self._states.keys())
+        if not ids:
+            return
+        query = (
+            select(_requests.c.id, _requests.c.state, _requests.c.reason)
+            .where(_requests.c.id.in_(ids))
+            .order_by(_requests.c.id)
+        )
+        if self._lock_rows:
+            query = query.with_for_update()
+        for row in await self._session.execute(query):
+            self._states[row.id] = (FinancingState(row.state), row.reason)
+
     async def state_of(self, request_id: str) -> tuple[FinancingState, str | None] | None:
-        row = (
-            await self._session.execute(
-                select(RequestRow.state, RequestRow.reason).where(RequestRow.id == request_id)
-            )
-        ).one_or_none()
-        return None if row is None else (FinancingState(row.state), row.reason)
+        if request_id not in self._states:
+            await self.preload([request_id])
+        return self._states.get(request_id)
 
     async def transition(
         self,
@@ -118,22 +161,21 @@ class SqlRequestRepository:
         if state not in allowed_from:
             raise IllegalTransition("financing", state.value, target.value)
         now = self._clock()
-        result = await self._session.execute(
-            update(RequestRow)
-            .where(RequestRow.id == request_id, RequestRow.state == state.value)
-            .values(
-                state=target.value,
-                reason=reason,
-                detail=note,
-                version=RequestRow.version + 1,
-                updated_at=now,
-            )
+        self._updates.append(
+            {
+                "b_id": request_id,
+                "b_from": state.value,
+                "state": target.value,
+                "reason": reason,
+                "detail": note,
+                "updated_at": now,
+            }
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise IllegalTransition("financing", state.value, target.value)
-        await self._event(request_id, target, reason, note, now)
+        self._states[request_id] = (target, reason)
+        self._event(request_id, target, reason, note, now)
 
     async def history(self, request_id: str) -> list[HistoryEntry]:
+        await self.flush()
         rows = await self._session.execute(
             select(RequestEventRow)
             .where(RequestEventRow.request_id == request_id)
@@ -144,7 +186,27 @@ class SqlRequestRepository:
             for r in rows.scalars()
         ]
 
-    async def _event(
+    async def flush(self) -> None:
+        """Write the queued transitions and history rows (in the order they happened)."""
+        updates, self._updates = self._updates, []
+        events, self._new_events = self._new_events, []
+        if updates:
+            # One UPDATE per step, in order, so a request moved twice in one batch lands on its
+            # last state; each is guarded by the state it moved from.
+            result = await self._session.execute(_UPDATE_STATE, updates)
+            dialect = self._session.get_bind().dialect
+            if dialect.supports_sane_multi_rowcount and result.rowcount != len(updates):  # type: ignore[attr-defined]
+                raise IllegalTransition("financing", "concurrently changed", "?")
+        if events:
+            await self._session.execute(_INSERT_EVENTS, events)
+
+    def forget(self) -> None:
+        """Drop what was read and queued (after a rollback)."""
+        self._states.clear()
+        self._updates.clear()
+        self._new_events.clear()
+
+    def _event(
         self,
         request_id: str,
         state: FinancingState,
@@ -152,14 +214,35 @@ class SqlRequestRepository:
         note: str | None,
         at: datetime,
     ) -> None:
-        await self._session.execute(
-            insert(RequestEventRow).values(
-                request_id=request_id,
-                state=state.value,
-                reason=reason,
-                note=note,
-                message_id=self.cause.message_id,
-                message_type=self.cause.message_type,
-                at=at,
-            )
+        self._new_events.append(
+            {
+                "request_id": request_id,
+                "state": state.value,
+                "reason": reason,
+                "note": note,
+                "message_id": self.cause.message_id,
+                "message_type": self.cause.message_type,
+                "at": at,
+            }
         )
+
+
+def _request_row(request: FinancingRequest, source_system: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "tenant": request.tenant,
+        "source_system": source_system,
+        "source_document_id": request.invoice.provenance.source_document_id,
+        "seller_uscc": request.seller.uscc,
+        "buyer_uscc": request.buyer.uscc,
+        "invoice_key": request.invoice.key,
+        "total_fen": to_fen(request.invoice.total),
+        "currency": request.invoice.total.currency,
+        "state": FinancingState.SUBMITTED.value,
+        "reason": None,
+        "detail": None,
+        "document": request.model_dump_json(),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -21,6 +30,7 @@ __all__ = [
     "RequestEventRow",
     "RequestRow",
     "ReservationRow",
+    "table_of",
 ]
 
 
@@ -200,3 +210,8 @@ class DeadLetterRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(_TS)
     replayed_at: Mapped[datetime | None] = mapped_column(_TS)
+
+
+def table_of(row: type[Base]) -> Table:
+    """The Core table behind a mapped class, for statements that skip the ORM's bookkeeping."""
+    return cast(Table, row.__table__)

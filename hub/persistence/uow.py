@@ -40,7 +40,9 @@ class SqlUnitOfWork:
         self.session = self._database.session()
         await self.session.begin()
         clock = self._clock
-        self.requests = SqlRequestRepository(self.session, clock)
+        self.requests = SqlRequestRepository(
+            self.session, clock, lock_rows=not self._database.is_sqlite
+        )
         self.facilities = SqlFacilityRepository(self.session, clock)
         self.registrations = SqlRegistrationRepository(self.session)
         self.disbursements = SqlDisbursementRepository(self.session, clock)
@@ -64,7 +66,16 @@ class SqlUnitOfWork:
         finally:
             await self.session.close()
 
+    async def flush(self) -> None:
+        """Write what the repositories queued (commit does this too)."""
+        await self.requests.flush()
+
+    def forget(self) -> None:
+        """Drop what the repositories read and queued, after rolling back to a savepoint."""
+        self.requests.forget()
+
     async def commit(self) -> None:
+        await self.flush()
         await self.session.commit()
         written, self.outbox.written = self.outbox.written, []
         if written:

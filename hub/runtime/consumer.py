@@ -1,8 +1,10 @@
 """Runs one route over batches of envelopes: inbox, call, apply, outbox — effectively once.
 
 For a batch: messages the group has already handled are dropped (inbox); the route's external
-`call` runs for the rest concurrently, outside any transaction; then ONE transaction claims each
-message in the inbox, applies it inside its own savepoint and writes what it emits to the outbox.
+`call` runs for the rest concurrently, outside any transaction; then ONE transaction applies
+every message and writes the batch's inbox claims, state changes and outbox rows as a handful
+of executemany statements. If any message fails, that transaction is rolled back and the batch
+is applied again with a savepoint per message, so one bad message spoils nothing else.
 A message whose call or apply fails is retried with exponential backoff (tenacity); after the
 last attempt, or at once for a permanent error, it goes to the dead-letter store.
 """
@@ -38,6 +40,10 @@ class _Item:
     error: BaseException | None = None
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+class _Isolate(Exception):
+    """The batch cannot commit as a whole; handle its messages one savepoint at a time."""
 
 
 class _RetryLater(Exception):
@@ -127,13 +133,16 @@ class RouteConsumer:
             item.attempts += 1
             item.error = None
         todo = items
-        if self.route.call is not None:
+        if self.route.call is not None or self.route.call_many is not None:
             async with self._units() as uow:
                 seen = await uow.inbox.seen(
                     self.route.group, [i.envelope.message_id for i in items]
                 )
             todo = [i for i in items if i.envelope.message_id not in seen]
-            await asyncio.gather(*(self._call(i) for i in todo))
+            if self.route.call_many is not None:
+                await self._call_many(todo)
+            else:
+                await asyncio.gather(*(self._call(i) for i in todo))
         ready = [i for i in todo if i.error is None]
         try:
             await self._apply(ready)
@@ -153,9 +162,58 @@ class RouteConsumer:
                 item.error = error
                 item.errors.append(_describe(error))
 
+    async def _call_many(self, items: list[_Item]) -> None:
+        assert self.route.call_many is not None
+        if not items:
+            return
+        try:
+            answers = await self.route.call_many([i.message for i in items], self._services)
+            if len(answers) != len(items):
+                raise RuntimeError(f"{len(answers)} answers to {len(items)} messages")
+        except Exception as error:
+            answers = [error] * len(items)
+        for item, answer in zip(items, answers, strict=True):
+            if isinstance(answer, Exception):
+                item.error = answer
+                item.errors.append(_describe(answer))
+            else:
+                item.called = answer
+
     async def _apply(self, items: list[_Item]) -> None:
         if not items:
             return
+        try:
+            await self._apply_together(items)
+        except _Isolate:
+            await self._apply_isolated(items)
+        self.handled += sum(1 for i in items if i.error is None)
+
+    async def _apply_together(self, items: list[_Item]) -> None:
+        """The fast path: the whole batch in one transaction, its writes as a few executemany
+        statements. Any failure rolls it all back and hands the batch to `_apply_isolated`."""
+        group = self.route.group
+        async with self._units() as uow:
+            seen = await uow.inbox.seen(group, [i.envelope.message_id for i in items])
+            fresh = [i for i in items if i.envelope.message_id not in seen]
+            await uow.requests.preload(i.envelope.correlation_id for i in fresh)
+            outgoing: list[Outgoing] = []
+            for item in fresh:
+                envelope = item.envelope
+                uow.requests.cause = Cause(envelope.message_id, envelope.type)
+                try:
+                    emitted = await self.route.apply(item.message, item.called, uow, self._services)
+                except Exception as error:
+                    raise _Isolate from error
+                outgoing.extend(emit_envelopes(envelope, emitted))
+            try:
+                await uow.inbox.claim_many(group, [i.envelope.message_id for i in fresh])
+                await uow.outbox.add_many(outgoing)
+                await uow.commit()
+            except IntegrityError as error:  # a concurrent consumer handled one meanwhile
+                raise _Isolate from error
+
+    async def _apply_isolated(self, items: list[_Item]) -> None:
+        """The careful path: one savepoint per message, so one failure spoils nothing else."""
         async with self._units() as uow:
             for item in items:
                 envelope = item.envelope
@@ -166,14 +224,16 @@ class RouteConsumer:
                         emitted = await self.route.apply(
                             item.message, item.called, uow, self._services
                         )
+                        await uow.flush()
                         await uow.outbox.add_many(emit_envelopes(envelope, emitted))
                 except IntegrityError:
+                    uow.forget()
                     continue  # already handled by this group: a redelivery
                 except Exception as error:
+                    uow.forget()
                     item.error = error
                     item.errors.append(_describe(error))
             await uow.commit()
-        self.handled += sum(1 for i in items if i.error is None)
 
     async def _dead_letter(self, items: list[_Item]) -> None:
         async with self._units() as uow:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from simulators.common.clock import Clock, iso_seconds, now_cst
 from simulators.common.journal import JournalMiddleware, RequestJournal
 from simulators.registry.models import (
+    BatchRequest,
     CancelRequest,
     RegistrationRequest,
     SeedRequest,
@@ -60,6 +61,25 @@ def create_app(seed: int = 0, *, clock: Clock = now_cst) -> FastAPI:
         body = await _parse(request, RegistrationRequest)
         registration, created = store.register(body)
         return JSONResponse(registration.receipt(), 201 if created else 200)
+
+    @app.post("/registrations/batch")
+    async def register_batch(request: Request) -> JSONResponse:
+        """批量登记: many filings in one upload, each validated and answered on its own."""
+        body = await _parse(request, BatchRequest)
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(body.registrations):
+            try:
+                filing = RegistrationRequest.model_validate(item)
+            except ValidationError as exc:
+                errors = [
+                    {"field": f"registrations.{index}.{e['field']}", "reason": e["reason"]}
+                    for e in field_errors(exc)
+                ]
+                results.append({"status": 422, "errors": errors})
+                continue
+            registration, created = store.register(filing)
+            results.append({"status": 201 if created else 200, **registration.receipt()})
+        return JSONResponse({"results": results})
 
     @app.get("/registrations/search")
     async def search(

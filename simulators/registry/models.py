@@ -68,6 +68,12 @@ class RegistrationRequest(_Strict):
     invoices: Annotated[list[Text64], Field(max_length=10_000, default_factory=list)]
 
 
+class BatchRequest(_Strict):
+    """A 批量登记 upload: the items are checked one by one, so one bad filing spoils nothing."""
+
+    registrations: Annotated[list[dict[str, object]], Field(min_length=1, max_length=500)]
+
+
 class CancelRequest(_Strict):
     modification_code: Annotated[str, Field(min_length=1, max_length=64)]
 

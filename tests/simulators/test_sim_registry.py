@@ -167,3 +167,28 @@ async def test_admin_received_lists_business_requests_in_order_and_reset_clears(
     assert received[1]["query"] == "assignor_name=x"
     await registry_client.post("/admin/reset")
     assert (await registry_client.get("/admin/stats")).json() == {"registrations": 0, "requests": 0}
+
+
+async def test_a_batch_upload_answers_each_filing_on_its_own(registry_client):
+    first = _filing("FIN-B-1")
+    await registry_client.post("/registrations", json=first)
+    response = await registry_client.post(
+        "/registrations/batch",
+        json={"registrations": [first, _filing("FIN-B-2"), _filing("FIN-B-3", period_months=0)]},
+    )
+    assert response.status_code == 200
+    again, new, bad = response.json()["results"]
+    assert again["status"] == 200
+    assert again["filer_reference"] == "FIN-B-1"
+    assert new["status"] == 201
+    assert re.fullmatch(r"\d{20}", new["registration_no"])
+    assert bad["status"] == 422
+    assert bad["errors"][0]["field"] == "registrations.2.period_months"
+    single = await registry_client.post("/registrations", json=_filing("FIN-B-2"))
+    assert single.json()["registration_no"] == new["registration_no"]
+
+
+async def test_an_empty_batch_is_bad_input(registry_client):
+    response = await registry_client.post("/registrations/batch", json={"registrations": []})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "registrations"
