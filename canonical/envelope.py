@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = ["Envelope", "new_message_id"]
 
@@ -38,3 +38,16 @@ class Envelope(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     """Transport-independent headers: W3C `traceparent` / `tracestate` and friends."""
     body: dict[str, Any]
+    _decoded: Any = PrivateAttr(default=None)
+    """The message object `body` was dumped from, when this process made it: a consumer in
+    the same process (the embedded transport) uses it instead of validating `body` again.
+    Never serialised; an envelope read from a broker or the database has none."""
+
+    def carrying(self, message: Any) -> Envelope:
+        """This envelope, remembering the (immutable) message object its body came from."""
+        self._decoded = message
+        return self
+
+    @property
+    def decoded(self) -> Any:
+        return self._decoded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,9 +12,14 @@ from canonical.uscc import normalise_uscc, uscc_problem
 
 __all__ = ["USCC", "BankAccount", "Party", "PartyRole"]
 
+_CANONICAL = re.compile(r"[0-9A-Z]{18}")
+"""Already normalised (the usual case on the bus): no folding needed."""
+
 
 def _normalise(value: object) -> object:
-    return normalise_uscc(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return value if _CANONICAL.fullmatch(value) else normalise_uscc(value)
+    return value
 
 
 def _check(value: str) -> str:

@@ -6,6 +6,8 @@ The check character is over a 31-symbol alphabet without I, O, S, V, Z, with wei
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = ["USCC_ALPHABET", "normalise_uscc", "uscc_check_char", "uscc_problem"]
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -29,8 +31,12 @@ def uscc_check_char(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+@lru_cache(maxsize=65536)
 def uscc_problem(code: str) -> str | None:
-    """Why `code` (already normalised) is not a valid USCC, or None when it is."""
+    """Why `code` (already normalised) is not a valid USCC, or None when it is.
+
+    Cached: the same few thousand counterparties are checked on every message that names them.
+    """
     if len(code) != 18:
         return f"must be 18 characters, got {len(code)}"
     bad = sorted({c for c in code if c not in _VALUES})

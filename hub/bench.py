@@ -10,21 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from statistics import quantiles
 
 from sqlalchemy import select
 
 from hub.app import Hub
+from hub.bench_namespace import bench_namespace
 from hub.config import Settings
 from hub.demo import facility_terms
 from hub.operations import count_states, open_facilities
 from hub.persistence.tables import RequestEventRow
-from simulators.erp.dataset import generate_companies, generate_invoices
+from simulators.erp.dataset import Companies, generate_companies, generate_invoices
 from simulators.erp.payloads import render
 from simulators.process import simulators_in_process
 
 __all__ = ["BenchStalled", "PipelineResult", "bench_pipeline"]
+
+
+NO_LIMIT = Decimal("1000000000000.00")
+"""Facilities large enough that every invoice is financed: the bench measures the whole path."""
 
 
 class BenchStalled(RuntimeError):
@@ -59,10 +66,28 @@ async def bench_pipeline(
         seed, count, companies, {"order_amount_mismatch": 0, "quantity_over_delivery": 0}
     )
     bodies = [(c.vendor, render(c)) for c in cases]
+    async with bench_namespace(settings) as private:
+        return await _run_pipeline(
+            private, bodies, companies, seed=seed, concurrency=concurrency, stall=stall_seconds
+        )
+
+
+async def _run_pipeline(
+    settings: Settings,
+    bodies: Sequence[tuple[str, bytes]],
+    companies: Companies,
+    *,
+    seed: int,
+    concurrency: int,
+    stall: float,
+) -> PipelineResult:
+    count, stall_seconds = len(bodies), stall
     async with simulators_in_process(["registry", "bank"], seed=seed) as urls:
         settings = replace(settings, registry_url=urls["registry"], bank_url=urls["bank"])
         async with Hub(settings) as hub:
-            await open_facilities(hub.units, facility_terms(companies.sellers, one_small=False))
+            await open_facilities(
+                hub.units, facility_terms(companies.sellers, one_small=False, limit=NO_LIMIT)
+            )
             gate = asyncio.Semaphore(concurrency)
 
             async def accept(vendor: str, raw: bytes) -> None:

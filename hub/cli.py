@@ -495,6 +495,53 @@ def bench_raw_command(
     )
 
 
+@bench_app.command("hop")
+def bench_hop_command(
+    transport: Annotated[str, typer.Option(help="kafka | rabbitmq")] = "kafka",
+    count: Annotated[int, typer.Option("--count", "-n", min=2)] = 5000,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Default: a fresh SQLite file under var/bench/."),
+    ] = None,
+    broker_url: Annotated[
+        str | None,
+        typer.Option(
+            "--broker-url", help="kafka:// or amqp://; kafka defaults to a local tansu broker."
+        ),
+    ] = None,
+) -> None:
+    """One hub hop (reserve-limit) beside the raw pass-through, on the same broker, same run."""
+    import contextlib
+    import time as _time
+    from urllib.parse import urlsplit
+
+    from hub.bench_hop import bench_hop
+    from hub.bench_raw import raw_passthrough
+
+    if transport not in {"kafka", "rabbitmq"}:
+        console.print("[red]--transport must be kafka or rabbitmq[/red]")
+        raise typer.Exit(2)
+    with contextlib.ExitStack() as stack:
+        broker = _bench_broker(transport, broker_url, stack)
+        assert broker is not None
+        raw_url = urlsplit(broker).netloc if transport == "kafka" else broker
+        raw = run(lambda: raw_passthrough(transport, raw_url, count))  # type: ignore[arg-type]
+        if database_url is None:
+            path = Path("var/bench") / f"hop-{transport}-{int(_time.time())}.db"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            database_url = f"sqlite+aiosqlite:///{path}"
+        settings = Settings(
+            **{**Settings.from_env(database_url=database_url).__dict__, "broker_url": broker}
+        )
+        hop = run(lambda: bench_hop(settings, count=count))
+    ratio = hop.per_second / raw["msgs_per_s"] if raw["msgs_per_s"] else 0.0
+    console.print(
+        f"raw {transport}: [bold]{raw['msgs_per_s']:.0f} msg/s[/bold]; "
+        f"hub hop {hop.route}: {hop.count} messages in {hop.seconds:.2f} s = "
+        f"[bold]{hop.per_second:.0f} msg/s[/bold] ({ratio:.0%} of raw)"
+    )
+
+
 def _bench_broker(transport: str, broker_url: str | None, stack: Any) -> str | None:
     """The broker URL for a benchmark: given, the local default, or a throw-away tansu."""
     from hub.devbroker import local_kafka

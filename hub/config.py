@@ -39,6 +39,9 @@ class Settings:
     http_timeout: float = 10.0
     retry: RetryPolicy = field(default=DEFAULT_RETRY)
     consumer_batch: int = 200
+    broker_namespace: str = ""
+    """Prefix of every topic, exchange and queue the hub uses: several hubs (or a benchmark
+    beside a running hub) can share one broker without reading each other's messages."""
     http_connections: int = 16
     """Connections per partner, and calls in flight per route. httpcore scans every pooled
     connection on each request, so a big pool costs more CPU than it saves in waiting."""
@@ -55,6 +58,7 @@ class Settings:
             max_body_bytes=_int(env, "FACTORHUB_MAX_BODY_BYTES", cls.max_body_bytes),
             http_timeout=float(env.get("FACTORHUB_HTTP_TIMEOUT", cls.http_timeout)),
             http_connections=_int(env, "FACTORHUB_HTTP_CONNECTIONS", cls.http_connections),
+            broker_namespace=env.get("FACTORHUB_BROKER_NAMESPACE", ""),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]

@@ -50,17 +50,21 @@ class DemoResult:
 
 
 def facility_terms(
-    sellers: tuple[Company, ...], *, one_small: bool = True
+    sellers: tuple[Company, ...],
+    *,
+    one_small: bool = True,
+    limit: Decimal = Decimal("500000000.00"),
 ) -> list[FacilityTerms]:
-    """A large facility per seller; with `one_small`, the last one is small enough to run out."""
+    """A facility of `limit` per seller; with `one_small`, the last one is small enough to
+    run out."""
     terms = []
     for i, company in enumerate(sellers):
         small = one_small and i == len(sellers) - 1
-        limit = SMALL_LIMIT if small else Decimal("500000000.00")
+        limit_here = SMALL_LIMIT if small else limit
         terms.append(
             FacilityTerms(
                 seller=Party(name=company.name, uscc=company.uscc, role=PartyRole.SELLER),
-                limit=Money(amount=limit),
+                limit=Money(amount=limit_here),
                 account=BankAccount(
                     number=company.bank_account,
                     name=company.name,

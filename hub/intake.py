@@ -92,7 +92,7 @@ def submission(
         type=type(message).__name__,
         key=request.seller.uscc,
         body=message.model_dump(mode="json"),
-    )
+    ).carrying(message)
     return request, (message.topic, envelope)
 
 

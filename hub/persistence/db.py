@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,9 @@ from sqlalchemy.ext.asyncio import (
 
 from hub.persistence.inline_sqlite import inline_connect
 
-__all__ = ["Database", "alembic_config", "is_sqlite"]
+__all__ = ["Checkpointer", "Database", "alembic_config", "is_sqlite"]
+
+log = logging.getLogger("factorhub.db")
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -43,6 +48,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoints copy the WAL into the database file and fsync it. Run inside a commit they
+    # stall the event loop (SQLite runs inline), so a background thread does them instead.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -70,6 +78,10 @@ class Database:
             )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            self._checkpointer: Checkpointer | None = None
+            if _sqlite_path(url) != ":memory:":
+                self._checkpointer = Checkpointer(_sqlite_path(url))
+                self._checkpointer.start()
         else:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
@@ -95,6 +107,44 @@ class Database:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+        checkpointer = getattr(self, "_checkpointer", None)
+        if checkpointer is not None:
+            checkpointer.stop()
+
+
+class Checkpointer(threading.Thread):
+    """Copies the SQLite WAL into the database file every `interval` seconds, off the loop.
+
+    PASSIVE checkpoints never block readers or the writer; what they cannot copy yet (pages a
+    reader still needs) is copied next time.
+    """
+
+    def __init__(self, path: str, *, interval: float = 1.0) -> None:
+        super().__init__(name=f"sqlite-checkpoint:{Path(path).name}", daemon=True)
+        self._path = path
+        self._interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA busy_timeout=1000")
+            while not self._stopped.wait(self._interval):
+                self._checkpoint(connection)
+            self._checkpoint(connection)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(timeout=10)
+
+    @staticmethod
+    def _checkpoint(connection: sqlite3.Connection) -> None:
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as error:  # busy or locked: the next round catches up
+            log.debug("checkpoint skipped: %s", error)
 
 
 def _sqlite_path(url: str) -> str:

@@ -61,7 +61,7 @@ def derive(parent: Envelope, message: Message) -> Envelope:
         key=parent.key,
         headers=dict(parent.headers),
         body=message.model_dump(mode="json"),
-    )
+    ).carrying(message)
 
 
 def emit_envelopes(parent: Envelope, messages: Sequence[Message]) -> list[Outgoing]:
@@ -120,7 +120,12 @@ class RouteConsumer:
         try:
             if cls is None or cls is not self.route.consumes:
                 raise LookupError(f"{self.route.group} does not consume {item.envelope.type!r}")
-            item.message = cls.model_validate(item.envelope.body, strict=False)
+            decoded = item.envelope.decoded
+            item.message = (
+                decoded
+                if type(decoded) is cls
+                else cls.model_validate(item.envelope.body, strict=False)
+            )
         except Exception as error:
             item.error = error
             item.errors.append(_describe(error))

@@ -24,6 +24,9 @@ __all__ = ["OutboxRelay"]
 
 log = logging.getLogger("factorhub.relay")
 
+_MAX_KEPT = 50_000
+"""Envelopes kept for rows not yet published; beyond this the relay parses rows instead."""
+
 
 class OutboxRelay:
     def __init__(
@@ -40,10 +43,17 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._committed: dict[str, Envelope] = {}
         self.published = 0
 
-    async def notify(self, _: Sequence[Outgoing]) -> None:
-        """Commit hook: new rows exist."""
+    async def notify(self, messages: Sequence[Outgoing]) -> None:
+        """Commit hook: these rows were just committed. Their envelopes are kept so the relay
+        need not parse its own JSON back; rows it has no envelope for (written by another
+        process, or before a restart) are parsed from the table."""
+        if len(self._committed) > _MAX_KEPT:  # another relay published them (PostgreSQL)
+            self._committed.clear()
+        for _, envelope in messages:
+            self._committed[envelope.message_id] = envelope
         self._wake.set()
 
     def start(self) -> None:
@@ -60,7 +70,7 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; returns how many."""
         async with self._database.session() as session, session.begin():
             query = (
-                select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload)
+                select(OutboxRow.id, OutboxRow.message_id, OutboxRow.topic, OutboxRow.payload)
                 .where(OutboxRow.published_at.is_(None))
                 .order_by(OutboxRow.id)
                 .limit(self._batch_size)
@@ -70,9 +80,18 @@ class OutboxRelay:
             rows = (await session.execute(query)).all()
             if not rows:
                 return 0
+            committed = self._committed
             await self._transport.publish(
-                [(r.topic, Envelope.model_validate_json(r.payload)) for r in rows]
+                [
+                    (
+                        r.topic,
+                        committed.get(r.message_id) or Envelope.model_validate_json(r.payload),
+                    )
+                    for r in rows
+                ]
             )
+            for r in rows:
+                committed.pop(r.message_id, None)
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id.in_([r.id for r in rows]))

@@ -39,9 +39,18 @@ class EmbeddedTransport:
 
     name = "embedded"
 
-    def __init__(self, undelivered: Undelivered | None = None, *, redeliver_after: float = 1.0):
+    def __init__(
+        self,
+        undelivered: Undelivered | None = None,
+        *,
+        redeliver_after: float = 1.0,
+        linger: float = 0.002,
+    ):
+        """`linger`: seconds a consumer waits for more messages when its batch is not full,
+        so that one transaction (and one commit) serves many messages."""
         self._undelivered = undelivered
         self._redeliver_after = redeliver_after
+        self._linger = linger
         self._subscriptions: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -83,6 +92,8 @@ class EmbeddedTransport:
     async def _consume(self, sub: _Subscription) -> None:
         while True:
             batch = [await sub.queue.get()]
+            if self._linger and sub.queue.qsize() < sub.max_batch - 1:
+                await asyncio.sleep(self._linger)
             while len(batch) < sub.max_batch and not sub.queue.empty():
                 batch.append(sub.queue.get_nowait())
             while True:

@@ -12,11 +12,13 @@ __all__ = ["make_transport"]
 def make_transport(settings: Settings, undelivered: Undelivered) -> Transport:
     kind = settings.transport
     if kind == "kafka":
-        from hub.transport.kafka import KafkaTransport
+        from hub.transport.kafka import DEFAULT_TOPIC_PREFIX, KafkaTransport
 
-        return KafkaTransport(settings.kafka_bootstrap)
+        return KafkaTransport(
+            settings.kafka_bootstrap, topic_prefix=settings.broker_namespace + DEFAULT_TOPIC_PREFIX
+        )
     if kind == "rabbitmq":
         from hub.transport.rabbitmq import RabbitTransport
 
-        return RabbitTransport(settings.broker_url or "")
+        return RabbitTransport(settings.broker_url or "", namespace=settings.broker_namespace)
     return EmbeddedTransport(undelivered)

@@ -1,7 +1,7 @@
 """`KafkaTransport`: the Transport protocol over FastStream's KafkaBroker (aiokafka).
 
 Naming: hub topic "financing.submitted" is Kafka topic f"{topic_prefix}financing.submitted";
-each (topic, group) subscription is its own consumer in Kafka group f"{group}.{topic}", so
+each (topic, group) subscription is its own consumer in Kafka group f"{prefix}{group}.{topic}", so
 joining one subscription never rebalances another (joins are slow on the test broker).
 
 Delivery: a batch subscriber with manual commit. The handler sees a batch of decoded envelopes
@@ -125,7 +125,7 @@ class KafkaTransport:
     def subscribe(
         self, topic: str, *, group: str, handler: BatchHandler, max_batch: int = 100
     ) -> None:
-        """Register a batch consumer of `topic` in Kafka group f"{group}.{topic}"."""
+        """Register a batch consumer of `topic` in Kafka group f"{prefix}{group}.{topic}"."""
         if self._started:
             raise RuntimeError("KafkaTransport.subscribe() must be called before start()")
         # One consumer-only broker per subscription so that `start` can join all groups at
@@ -139,7 +139,7 @@ class KafkaTransport:
         subscriber = broker.subscriber(
             self._topic_spec(topic),
             batch=True,
-            group_id=f"{group}.{topic}",
+            group_id=f"{self.topic_prefix}{group}.{topic}",
             auto_offset_reset=self._auto_offset_reset,
             max_records=max_batch,
             batch_timeout_ms=self._poll_timeout_ms,

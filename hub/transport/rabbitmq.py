@@ -69,14 +69,19 @@ class RabbitTransport:
         reconnect_timeout: float = 30.0,
         ping_timeout: float = 5.0,
         connection_name: str = "factorhub",
+        namespace: str = "",
     ) -> None:
         """`prefetch` bounds unacked deliveries per subscription and should be >= max_batch;
         `connection_name` is shown by RabbitMQ (and lets operators close our connection)."""
         self.url = url
         self.undecodable = UndecodableCounter()
-        self._exchange = RabbitExchange(exchange, type=ExchangeType.TOPIC, durable=True)
-        self._dlx = RabbitExchange(dead_letter_exchange, type=ExchangeType.FANOUT, durable=True)
-        self._dlq = RabbitQueue(dead_letter_queue, durable=True)
+        self.namespace = namespace
+        """Prefix of every exchange and queue name: hubs (or benchmarks) sharing a vhost."""
+        self._exchange = RabbitExchange(namespace + exchange, type=ExchangeType.TOPIC, durable=True)
+        self._dlx = RabbitExchange(
+            namespace + dead_letter_exchange, type=ExchangeType.FANOUT, durable=True
+        )
+        self._dlq = RabbitQueue(namespace + dead_letter_queue, durable=True)
         self._prefetch = prefetch
         self._linger = linger
         self._redelivery_delay = redelivery_delay
@@ -99,7 +104,7 @@ class RabbitTransport:
 
     def queue_name(self, topic: str, group: str) -> str:
         """The durable queue that holds `group`'s copy of `topic`."""
-        return f"{group}.{topic}"
+        return f"{self.namespace}{group}.{topic}"
 
     def subscribe(
         self, topic: str, *, group: str, handler: BatchHandler, max_batch: int = 100
