@@ -85,7 +85,12 @@ class Hub:
         ]
         self.relay: OutboxRelay | None = None
         if isinstance(self.transport, EmbeddedTransport):
+            # Our own commits dispatch their rows at once (and write them as published); the
+            # relay only polls for rows other processes wrote (`factorhub dlq replay`, ...).
             self.units.hooks.append(self.transport.publish)
+            self.units.dispatches_on_commit = True
+            if self.consumers:
+                self.relay = OutboxRelay(self.database, self.transport, poll_interval=1.0)
         else:
             self.relay = OutboxRelay(self.database, self.transport)
             self.units.hooks.append(self.relay.notify)

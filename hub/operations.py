@@ -24,7 +24,8 @@ async def replay(units: UnitOfWorkFactory, ids: list[int] | None) -> list[int]:
     """Send dead letters to their consumer again (same message id); None replays all open ones.
 
     The consumer's inbox entry is removed and the original envelope re-enters the outbox, so
-    the relay (brokers) or the embedded transport's next start delivers it again.
+    the relay of a running hub delivers it again within a second or so (on the embedded
+    transport too), or the hub's next start does.
     """
     replayed: list[int] = []
     async with units() as uow:

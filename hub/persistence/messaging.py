@@ -61,9 +61,13 @@ class SqlInbox:
 class SqlOutbox:
     """Messages written with the state change that emitted them; `written` lists this txn's."""
 
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, *, dispatched: bool = False) -> None:
+        """`dispatched`: this process hands its rows to the transport itself on commit (the
+        embedded transport), so they are written as published; rows other processes write
+        stay unpublished for the relay to find."""
         self._session = session
         self._clock = clock
+        self._dispatched = dispatched
         self.written: list[Outgoing] = []
 
     async def add(self, topic: str, envelope: Envelope) -> None:
@@ -82,7 +86,7 @@ class SqlOutbox:
                     "key": e.key,
                     "payload": e.model_dump_json(),
                     "created_at": now,
-                    "published_at": None,
+                    "published_at": now if self._dispatched else None,
                 }
                 for topic, e in messages
             ],

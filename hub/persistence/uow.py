@@ -31,10 +31,18 @@ class SqlUnitOfWork:
 
     session: AsyncSession
 
-    def __init__(self, database: Database, clock: Clock, hooks: Sequence[CommitHook] = ()) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        hooks: Sequence[CommitHook] = (),
+        *,
+        dispatched: bool = False,
+    ) -> None:
         self._database = database
         self._clock = clock
         self._hooks = hooks
+        self._dispatched = dispatched
 
     async def __aenter__(self) -> Self:
         self.session = self._database.session()
@@ -47,7 +55,7 @@ class SqlUnitOfWork:
         self.registrations = SqlRegistrationRepository(self.session)
         self.disbursements = SqlDisbursementRepository(self.session, clock)
         self.inbox = SqlInbox(self.session, clock)
-        self.outbox = SqlOutbox(self.session, clock)
+        self.outbox = SqlOutbox(self.session, clock, dispatched=self._dispatched)
         self.dead_letters = SqlDeadLetters(self.session, clock)
         return self
 
@@ -90,6 +98,10 @@ class UnitOfWorkFactory:
         self.database = database
         self.clock = clock
         self.hooks: list[CommitHook] = []
+        self.dispatches_on_commit = False
+        """True when a commit hook hands the outbox rows to the transport (embedded)."""
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, self.clock, self.hooks)
+        return SqlUnitOfWork(
+            self.database, self.clock, self.hooks, dispatched=self.dispatches_on_commit
+        )
