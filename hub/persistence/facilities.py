@@ -1,13 +1,14 @@
-"""Seller facilities and limit reservations: every change is one conditional UPDATE.
+"""Seller facilities and limit reservations, exact in fen.
 
-`reserve` adds to `reserved_fen` only WHERE the headroom covers the amount, so no interleaving
-of concurrent consumers (on PostgreSQL the UPDATE takes the row lock) can over-reserve.
+A unit of work reads each facility it touches once, under the row lock on PostgreSQL (SQLite
+has a single writer), so no interleaving of concurrent consumers can over-reserve; the figures
+are written back at flush.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,31 +26,21 @@ _facilities = table_of(FacilityRow)
 _reservations = table_of(ReservationRow)
 
 _GET_FACILITY = select(_facilities).where(_facilities.c.seller_uscc == bindparam("b_seller"))
-_RESERVE = (
-    update(_facilities)
-    .where(
-        _facilities.c.seller_uscc == bindparam("b_seller"),
-        _facilities.c.currency == bindparam("b_currency"),
-        _facilities.c.limit_fen - _facilities.c.used_fen - _facilities.c.reserved_fen
-        >= bindparam("b_fen"),
-    )
-    .values(
-        reserved_fen=_facilities.c.reserved_fen + bindparam("b_fen"),
-        version=_facilities.c.version + 1,
-    )
-)
-_SETTLE = (
+_SET_FIGURES = (
     update(_facilities)
     .where(_facilities.c.seller_uscc == bindparam("b_seller"))
     .values(
-        reserved_fen=_facilities.c.reserved_fen - bindparam("b_held"),
-        used_fen=_facilities.c.used_fen + bindparam("b_used"),
+        used_fen=bindparam("used_fen"),
+        reserved_fen=bindparam("reserved_fen"),
         version=_facilities.c.version + 1,
     )
 )
-_GET_RESERVATION = select(
-    _reservations.c.seller_uscc, _reservations.c.amount_fen, _reservations.c.state
-).where(_reservations.c.request_id == bindparam("b_request"))
+_GET_RESERVATIONS = select(
+    _reservations.c.request_id,
+    _reservations.c.seller_uscc,
+    _reservations.c.amount_fen,
+    _reservations.c.state,
+).where(_reservations.c.request_id.in_(bindparam("b_requests", expanding=True)))
 _INSERT_RESERVATION = insert(_reservations)
 _SET_RESERVATION_STATE = (
     update(_reservations)
@@ -67,10 +58,46 @@ class FacilityTerms:
     account: BankAccount
 
 
+@dataclass(slots=True)
+class _Line:
+    """A facility as this unit of work sees it (read once, written back on flush)."""
+
+    seller: Party
+    currency: str
+    limit_fen: int
+    used_fen: int
+    reserved_fen: int
+    account: BankAccount
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class _Held:
+    """A reservation as this unit of work sees it."""
+
+    seller_uscc: str
+    amount_fen: int
+    state: str
+    new: bool = False
+    dirty: bool = False
+
+
 class SqlFacilityRepository:
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    """Facilities and reservations, written behind like the requests.
+
+    A facility row is read once per unit of work (locked on PostgreSQL, and SQLite has one
+    writer) and the arithmetic is done here, exactly, in fen; `flush` writes the final figures
+    back. Reservations of a batch's requests are read in one query the first time one is asked
+    for (`expect` names the batch).
+    """
+
+    def __init__(self, session: AsyncSession, clock: Clock, *, lock_rows: bool = False) -> None:
         self._session = session
         self._clock = clock
+        self._lock_rows = lock_rows
+        self._lines: dict[str, _Line | None] = {}
+        self._held: dict[str, _Held | None] = {}
+        self._expected: set[str] = set()
 
     async def put(self, terms: FacilityTerms) -> None:
         """Open a facility, or change its limit and account (used and reserved are kept)."""
@@ -98,44 +125,38 @@ class SqlFacilityRepository:
             stmt.on_conflict_do_update(index_elements=["seller_uscc"], set_=changed)
         )
 
+    def expect(self, request_ids: Iterable[str]) -> None:
+        """The requests this unit of work will handle: their reservations load together."""
+        self._expected.update(request_ids)
+
     async def get(self, seller_uscc: str) -> Facility | None:
-        row = (await self._session.execute(_GET_FACILITY, {"b_seller": seller_uscc})).one_or_none()
-        if row is None:
+        line = await self._line(seller_uscc)
+        if line is None:
             return None
         return Facility(
-            seller=Party(name=row.seller_name, uscc=row.seller_uscc, role=PartyRole.SELLER),
-            limit=from_fen(row.limit_fen, row.currency),
-            used=from_fen(row.used_fen, row.currency),
-            reserved=from_fen(row.reserved_fen, row.currency),
-            account=BankAccount(
-                number=row.account_number,
-                name=row.account_name,
-                bank_name=row.bank_name,
-                cnaps_code=row.cnaps_code,
-            ),
+            seller=line.seller,
+            limit=from_fen(line.limit_fen, line.currency),
+            used=from_fen(line.used_fen, line.currency),
+            reserved=from_fen(line.reserved_fen, line.currency),
+            account=line.account,
         )
 
     async def reserve(self, request_id: str, seller_uscc: str, amount: Money) -> ReserveOutcome:
         if await self._reservation(request_id) is not None:
             return ReserveOutcome.RESERVED
+        line = await self._line(seller_uscc)
+        if line is None:
+            return ReserveOutcome.NO_FACILITY
         fen = to_fen(amount)
-        result = await self._session.execute(
-            _RESERVE, {"b_seller": seller_uscc, "b_currency": amount.currency, "b_fen": fen}
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            exists = await self._session.scalar(
-                select(_facilities.c.seller_uscc).where(_facilities.c.seller_uscc == seller_uscc)
-            )
-            return ReserveOutcome.INSUFFICIENT if exists else ReserveOutcome.NO_FACILITY
-        await self._session.execute(
-            _INSERT_RESERVATION,
-            {
-                "request_id": request_id,
-                "seller_uscc": seller_uscc,
-                "amount_fen": fen,
-                "state": ReservationState.RESERVED.value,
-                "updated_at": self._clock(),
-            },
+        if (
+            line.currency != amount.currency
+            or line.limit_fen - line.used_fen - line.reserved_fen < fen
+        ):
+            return ReserveOutcome.INSUFFICIENT
+        line.reserved_fen += fen
+        line.dirty = True
+        self._held[request_id] = _Held(
+            seller_uscc, fen, ReservationState.RESERVED.value, new=True, dirty=True
         )
         return ReserveOutcome.RESERVED
 
@@ -145,21 +166,101 @@ class SqlFacilityRepository:
     async def release(self, request_id: str) -> None:
         await self._settle(request_id, ReservationState.RELEASED, 0)
 
+    async def flush(self) -> None:
+        """Write back the facilities and reservations this unit of work changed."""
+        lines = [(seller, line) for seller, line in self._lines.items() if line and line.dirty]
+        if lines:
+            await self._session.execute(
+                _SET_FIGURES,
+                [
+                    {
+                        "b_seller": seller,
+                        "used_fen": line.used_fen,
+                        "reserved_fen": line.reserved_fen,
+                    }
+                    for seller, line in lines
+                ],
+            )
+            for _, line in lines:
+                line.dirty = False
+        now = self._clock()
+        new = [(r, h) for r, h in self._held.items() if h and h.dirty and h.new]
+        changed = [(r, h) for r, h in self._held.items() if h and h.dirty and not h.new]
+        if new:
+            await self._session.execute(
+                _INSERT_RESERVATION,
+                [
+                    {
+                        "request_id": request_id,
+                        "seller_uscc": held.seller_uscc,
+                        "amount_fen": held.amount_fen,
+                        "state": held.state,
+                        "updated_at": now,
+                    }
+                    for request_id, held in new
+                ],
+            )
+        if changed:
+            await self._session.execute(
+                _SET_RESERVATION_STATE,
+                [
+                    {"b_request": request_id, "state": held.state, "updated_at": now}
+                    for request_id, held in changed
+                ],
+            )
+        for _, held in new + changed:
+            held.new = held.dirty = False
+
+    def forget(self) -> None:
+        """Drop what was read and changed (after a rollback)."""
+        self._lines.clear()
+        self._held.clear()
+
     async def _settle(self, request_id: str, outcome: ReservationState, used_fen: int) -> None:
         """Take the reservation off the facility, adding `used_fen` to what is used."""
         held = await self._reservation(request_id)
         if held is None or held.state != ReservationState.RESERVED.value:
             return
-        await self._session.execute(
-            _SETTLE,
-            {"b_seller": held.seller_uscc, "b_held": held.amount_fen, "b_used": used_fen},
-        )
-        await self._session.execute(
-            _SET_RESERVATION_STATE,
-            {"b_request": request_id, "state": outcome.value, "updated_at": self._clock()},
-        )
+        line = await self._line(held.seller_uscc)
+        if line is None:
+            raise LookupError(f"reservation {request_id} names no facility {held.seller_uscc}")
+        line.reserved_fen -= held.amount_fen
+        line.used_fen += used_fen
+        line.dirty = True
+        held.state = outcome.value
+        held.dirty = True
 
-    async def _reservation(self, request_id: str) -> Any:
-        return (
-            await self._session.execute(_GET_RESERVATION, {"b_request": request_id})
-        ).one_or_none()
+    async def _line(self, seller_uscc: str) -> _Line | None:
+        if seller_uscc not in self._lines:
+            query = _GET_FACILITY.with_for_update() if self._lock_rows else _GET_FACILITY
+            row = (await self._session.execute(query, {"b_seller": seller_uscc})).one_or_none()
+            self._lines[seller_uscc] = (
+                None
+                if row is None
+                else _Line(
+                    seller=Party(name=row.seller_name, uscc=row.seller_uscc, role=PartyRole.SELLER),
+                    currency=row.currency,
+                    limit_fen=row.limit_fen,
+                    used_fen=row.used_fen,
+                    reserved_fen=row.reserved_fen,
+                    account=BankAccount(
+                        number=row.account_number,
+                        name=row.account_name,
+                        bank_name=row.bank_name,
+                        cnaps_code=row.cnaps_code,
+                    ),
+                )
+            )
+        return self._lines[seller_uscc]
+
+    async def _reservation(self, request_id: str) -> _Held | None:
+        if request_id not in self._held:
+            wanted = sorted((self._expected | {request_id}) - self._held.keys())
+            self._expected.clear()
+            found = {
+                row.request_id: _Held(row.seller_uscc, row.amount_fen, row.state)
+                for row in await self._session.execute(_GET_RESERVATIONS, {"b_requests": wanted})
+            }
+            for wanted_id in wanted:
+                self._held[wanted_id] = found.get(wanted_id)
+        return self._held[request_id]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,12 +22,17 @@ _FINAL = frozenset({PaymentStatus.SETTLED.value, PaymentStatus.REJECTED.value})
 _registrations = table_of(RegistrationRow)
 _disbursements = table_of(DisbursementRow)
 
-_GET_STATE = select(
+_PAYMENT = select(
+    _disbursements.c.id,
     _disbursements.c.state,
     _disbursements.c.bank_code,
     _disbursements.c.amount_fen,
     _disbursements.c.currency,
-).where(_disbursements.c.id == bindparam("b_id"))
+)
+_BY_ID = _PAYMENT.where(_disbursements.c.id == bindparam("b_id"))
+_BY_REQUESTS = _PAYMENT.where(
+    _disbursements.c.request_id.in_(bindparam("b_requests", expanding=True))
+)
 _SET_RESULT = (
     update(_disbursements)
     .where(_disbursements.c.id == bindparam("b_id"))
@@ -38,32 +47,60 @@ _SET_RESULT = (
 
 
 class SqlRegistrationRepository:
+    """Registrations, written behind: `flush` inserts the unit of work's in one statement."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._new: list[dict[str, Any]] = []
 
     async def add(self, registration: Registration) -> None:
         """Record the registration; recording the same request's again changes nothing."""
-        await self._session.execute(
-            insert_ignoring_duplicates(self._session, _registrations),
+        self._new.append(
             {
                 "request_id": registration.request_id,
                 "registration_no": registration.registration_no,
                 "modification_code": registration.modification_code,
                 "registered_at": registration.registered_at,
-            },
+            }
         )
+
+    async def flush(self) -> None:
+        new, self._new = self._new, []
+        if new:
+            await self._session.execute(
+                insert_ignoring_duplicates(self._session, _registrations), new
+            )
+
+    def forget(self) -> None:
+        self._new.clear()
+
+
+@dataclass(slots=True)
+class _Payment:
+    state: str
+    bank_code: str | None
+    amount: Money
 
 
 class SqlDisbursementRepository:
+    """Disbursements, written behind; a batch's rows are read in one query when first needed."""
+
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
         self._clock = clock
+        self._known: dict[str, _Payment] = {}
+        self._expected: set[str] = set()
+        self._new: list[dict[str, Any]] = []
+        self._results: list[dict[str, Any]] = []
+
+    def expect(self, request_ids: Iterable[str]) -> None:
+        """The requests this unit of work will handle: their disbursements load together."""
+        self._expected.update(request_ids)
 
     async def add(self, instruction: DisbursementInstruction) -> None:
         """Persist the instruction; adding the same instruction again changes nothing."""
         now = self._clock()
-        await self._session.execute(
-            insert_ignoring_duplicates(self._session, _disbursements),
+        self._new.append(
             {
                 "id": instruction.id,
                 "request_id": instruction.request_id,
@@ -77,10 +114,14 @@ class SqlDisbursementRepository:
                 "instruction": instruction.model_dump_json(),
                 "created_at": now,
                 "updated_at": now,
-            },
+            }
+        )
+        self._known.setdefault(
+            instruction.id, _Payment(PaymentStatus.PENDING.value, None, instruction.amount)
         )
 
     async def get(self, instruction_id: str) -> DisbursementInstruction:
+        await self.flush()
         payload = await self._session.scalar(
             select(_disbursements.c.instruction).where(_disbursements.c.id == instruction_id)
         )
@@ -89,17 +130,15 @@ class SqlDisbursementRepository:
         return DisbursementInstruction.model_validate_json(payload)
 
     async def record_result(self, result: PaymentResult) -> Money | None:
-        row = (
-            await self._session.execute(_GET_STATE, {"b_id": result.instruction_id})
-        ).one_or_none()
-        if row is None:
+        payment = await self._payment(result.instruction_id)
+        if payment is None:
             raise LookupError(f"no disbursement {result.instruction_id}")
-        if row.state in _FINAL or (
-            row.state == result.status.value and row.bank_code == result.bank_code
+        if payment.state in _FINAL or (
+            payment.state == result.status.value and payment.bank_code == result.bank_code
         ):
             return None
-        await self._session.execute(
-            _SET_RESULT,
+        payment.state, payment.bank_code = result.status.value, result.bank_code
+        self._results.append(
             {
                 "b_id": result.instruction_id,
                 "state": result.status.value,
@@ -107,6 +146,35 @@ class SqlDisbursementRepository:
                 "reason": result.reason[:140] or None,
                 "bank_reference": result.bank_reference[:64] or None,
                 "updated_at": self._clock(),
-            },
+            }
         )
-        return from_fen(row.amount_fen, row.currency)
+        return payment.amount
+
+    async def flush(self) -> None:
+        new, self._new = self._new, []
+        results, self._results = self._results, []
+        if new:
+            await self._session.execute(
+                insert_ignoring_duplicates(self._session, _disbursements), new
+            )
+        if results:
+            await self._session.execute(_SET_RESULT, results)
+
+    def forget(self) -> None:
+        self._known.clear()
+        self._new.clear()
+        self._results.clear()
+
+    async def _payment(self, instruction_id: str) -> _Payment | None:
+        if instruction_id not in self._known and self._expected:
+            requests, self._expected = sorted(self._expected), set()
+            self._remember(await self._session.execute(_BY_REQUESTS, {"b_requests": requests}))
+        if instruction_id not in self._known:
+            self._remember(await self._session.execute(_BY_ID, {"b_id": instruction_id}))
+        return self._known.get(instruction_id)
+
+    def _remember(self, rows: Any) -> None:
+        for row in rows:
+            self._known.setdefault(
+                row.id, _Payment(row.state, row.bank_code, from_fen(row.amount_fen, row.currency))
+            )

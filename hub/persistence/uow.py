@@ -7,7 +7,7 @@ the embedded transport) can dispatch them at once instead of waiting for its nex
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -51,7 +51,9 @@ class SqlUnitOfWork:
         self.requests = SqlRequestRepository(
             self.session, clock, lock_rows=not self._database.is_sqlite
         )
-        self.facilities = SqlFacilityRepository(self.session, clock)
+        self.facilities = SqlFacilityRepository(
+            self.session, clock, lock_rows=not self._database.is_sqlite
+        )
         self.registrations = SqlRegistrationRepository(self.session)
         self.disbursements = SqlDisbursementRepository(self.session, clock)
         self.inbox = SqlInbox(self.session, clock)
@@ -74,13 +76,27 @@ class SqlUnitOfWork:
         finally:
             await self.session.close()
 
+    async def expect(self, request_ids: Iterable[str]) -> None:
+        """Name the requests this unit of work will handle, so each repository reads what it
+        needs of them in one query (the request states at once, the rest on first use)."""
+        ids = list(request_ids)
+        await self.requests.preload(ids)
+        self.facilities.expect(ids)
+        self.disbursements.expect(ids)
+
     async def flush(self) -> None:
         """Write what the repositories queued (commit does this too)."""
         await self.requests.flush()
+        await self.facilities.flush()
+        await self.registrations.flush()
+        await self.disbursements.flush()
 
     def forget(self) -> None:
         """Drop what the repositories read and queued, after rolling back to a savepoint."""
         self.requests.forget()
+        self.facilities.forget()
+        self.registrations.forget()
+        self.disbursements.forget()
 
     async def commit(self) -> None:
         await self.flush()

@@ -200,7 +200,7 @@ class RouteConsumer:
         async with self._units() as uow:
             seen = await uow.inbox.seen(group, [i.envelope.message_id for i in items])
             fresh = [i for i in items if i.envelope.message_id not in seen]
-            await uow.requests.preload(i.envelope.correlation_id for i in fresh)
+            await uow.expect(i.envelope.correlation_id for i in fresh)
             outgoing: list[Outgoing] = []
             for item in fresh:
                 envelope = item.envelope
