@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +13,28 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 __all__ = ["Envelope", "new_message_id"]
 
 
+class _MessageIds:
+    """128-bit ids, uuid-shaped: 64 random bits per process (re-drawn after a fork) and a
+    64-bit counter. As unique as uuid4 for our purposes, without a system call per id."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count(int.from_bytes(secrets.token_bytes(4), "big"))
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+_IDS = _MessageIds()
+
+
 def new_message_id() -> str:
-    """A fresh, globally unique message id."""
-    return uuid.uuid4().hex
+    """A fresh, globally unique message id (32 hex digits)."""
+    return _IDS.next()
 
 
 class Envelope(BaseModel):

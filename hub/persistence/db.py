@@ -48,6 +48,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache
+    cursor.execute("PRAGMA mmap_size=268435456")  # reads through the OS page cache
     # Checkpoints copy the WAL into the database file and fsync it. Run inside a commit they
     # stall the event loop (SQLite runs inline), so a background thread does them instead.
     cursor.execute("PRAGMA wal_autocheckpoint=0")

@@ -15,12 +15,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from canonical import MESSAGE_TYPES, Envelope, Message
+from canonical.envelope import new_message_id
 from hub.persistence.requests import Cause
 from hub.persistence.uow import UnitOfWorkFactory
 from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy, is_permanent
@@ -51,13 +53,19 @@ class _RetryLater(Exception):
 
 
 def derive(parent: Envelope, message: Message) -> Envelope:
-    """The envelope of a message emitted while handling `parent`: same request, same key."""
-    return Envelope(
+    """The envelope of a message emitted while handling `parent`: same request, same key.
+
+    Built without re-validation: every field comes from a validated envelope or message.
+    """
+    return Envelope.model_construct(
+        message_id=new_message_id(),
         correlation_id=message.request_id,
         causation_id=parent.message_id,
         tenant=parent.tenant,
         source_system="factorhub",
         type=type(message).__name__,
+        schema_version=1,
+        occurred_at=datetime.now(UTC),
         key=parent.key,
         headers=dict(parent.headers),
         body=message.model_dump(mode="json"),
