@@ -1,8 +1,11 @@
 import json
+import os
+import re
 
 import jsonschema
 
 from canonical import MESSAGE_TYPES, Envelope
+from canonical.envelope import new_message_id
 from hub.schemas import export_schemas
 
 
@@ -33,3 +36,19 @@ def test_an_envelope_validates_against_its_exported_schema(tmp_path):
     jsonschema.validate(json.loads(envelope.model_dump_json()), schema)
     assert envelope.message_id
     assert envelope.occurred_at.tzinfo is not None
+
+
+def test_message_ids_are_unique_32_hex_digits_and_differ_after_a_fork():
+    ids = {new_message_id() for _ in range(100_000)}
+    assert len(ids) == 100_000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in list(ids)[:1000])
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(write, new_message_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    from_child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert from_child[:16] != new_message_id()[:16]
