@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,6 +27,9 @@ _facilities = table_of(FacilityRow)
 _reservations = table_of(ReservationRow)
 
 _GET_FACILITY = select(_facilities).where(_facilities.c.seller_uscc == bindparam("b_seller"))
+_GET_FACILITIES = select(_facilities).where(
+    _facilities.c.seller_uscc.in_(bindparam("b_sellers", expanding=True))
+)
 _SET_FIGURES = (
     update(_facilities)
     .where(_facilities.c.seller_uscc == bindparam("b_seller"))
@@ -98,6 +102,7 @@ class SqlFacilityRepository:
         self._lines: dict[str, _Line | None] = {}
         self._held: dict[str, _Held | None] = {}
         self._expected: set[str] = set()
+        self._expected_sellers: set[str] = set()
 
     async def put(self, terms: FacilityTerms) -> None:
         """Open a facility, or change its limit and account (used and reserved are kept)."""
@@ -125,12 +130,16 @@ class SqlFacilityRepository:
             stmt.on_conflict_do_update(index_elements=["seller_uscc"], set_=changed)
         )
 
-    def expect(self, request_ids: Iterable[str]) -> None:
-        """The requests this unit of work will handle: their reservations load together."""
+    def expect(self, request_ids: Iterable[str], sellers: Iterable[str] = ()) -> None:
+        """The requests this unit of work will handle and their sellers: their reservations
+        load together, and the sellers' facilities are locked together, in USCC order, the
+        first time one is changed (so concurrent units of work cannot deadlock on them)."""
         self._expected.update(request_ids)
+        self._expected_sellers.update(sellers)
 
     async def get(self, seller_uscc: str) -> Facility | None:
-        line = await self._line(seller_uscc)
+        """The facility as it stands (read without a lock unless this unit already holds it)."""
+        line = self._lines.get(seller_uscc) or await self._read(seller_uscc)
         if line is None:
             return None
         return Facility(
@@ -231,27 +240,24 @@ class SqlFacilityRepository:
         held.dirty = True
 
     async def _line(self, seller_uscc: str) -> _Line | None:
+        """The facility, locked for this unit of work (with every expected seller's)."""
         if seller_uscc not in self._lines:
-            query = _GET_FACILITY.with_for_update() if self._lock_rows else _GET_FACILITY
-            row = (await self._session.execute(query, {"b_seller": seller_uscc})).one_or_none()
-            self._lines[seller_uscc] = (
-                None
-                if row is None
-                else _Line(
-                    seller=Party(name=row.seller_name, uscc=row.seller_uscc, role=PartyRole.SELLER),
-                    currency=row.currency,
-                    limit_fen=row.limit_fen,
-                    used_fen=row.used_fen,
-                    reserved_fen=row.reserved_fen,
-                    account=BankAccount(
-                        number=row.account_number,
-                        name=row.account_name,
-                        bank_name=row.bank_name,
-                        cnaps_code=row.cnaps_code,
-                    ),
-                )
-            )
+            wanted = sorted((self._expected_sellers | {seller_uscc}) - self._lines.keys())
+            self._expected_sellers.clear()
+            query = _GET_FACILITIES.order_by(_facilities.c.seller_uscc)
+            if self._lock_rows:
+                query = query.with_for_update()
+            found = {
+                row.seller_uscc: _line_of(row)
+                for row in await self._session.execute(query, {"b_sellers": wanted})
+            }
+            for seller in wanted:
+                self._lines[seller] = found.get(seller)
         return self._lines[seller_uscc]
+
+    async def _read(self, seller_uscc: str) -> _Line | None:
+        row = (await self._session.execute(_GET_FACILITY, {"b_seller": seller_uscc})).one_or_none()
+        return None if row is None else _line_of(row)
 
     async def _reservation(self, request_id: str) -> _Held | None:
         if request_id not in self._held:
@@ -264,3 +270,19 @@ class SqlFacilityRepository:
             for wanted_id in wanted:
                 self._held[wanted_id] = found.get(wanted_id)
         return self._held[request_id]
+
+
+def _line_of(row: Any) -> _Line:
+    return _Line(
+        seller=Party(name=row.seller_name, uscc=row.seller_uscc, role=PartyRole.SELLER),
+        currency=row.currency,
+        limit_fen=row.limit_fen,
+        used_fen=row.used_fen,
+        reserved_fen=row.reserved_fen,
+        account=BankAccount(
+            number=row.account_number,
+            name=row.account_name,
+            bank_name=row.bank_name,
+            cnaps_code=row.cnaps_code,
+        ),
+    )

@@ -125,20 +125,24 @@ class SqlRequestRepository:
             reason=current[1],
         )
 
-    async def preload(self, request_ids: Iterable[str]) -> None:
-        """Read (and on PostgreSQL lock) the states of a batch's requests in one query."""
+    async def preload(self, request_ids: Iterable[str]) -> set[str]:
+        """Read (and on PostgreSQL lock, in id order) the states of a batch's requests in one
+        query; returns the sellers (USCC) of the requests it read."""
         ids = sorted(set(request_ids) - self._states.keys())
         if not ids:
-            return
+            return set()
         query = (
-            select(_requests.c.id, _requests.c.state, _requests.c.reason)
+            select(_requests.c.id, _requests.c.state, _requests.c.reason, _requests.c.seller_uscc)
             .where(_requests.c.id.in_(ids))
             .order_by(_requests.c.id)
         )
         if self._lock_rows:
             query = query.with_for_update()
+        sellers: set[str] = set()
         for row in await self._session.execute(query):
             self._states[row.id] = (FinancingState(row.state), row.reason)
+            sellers.add(row.seller_uscc)
+        return sellers
 
     async def state_of(self, request_id: str) -> tuple[FinancingState, str | None] | None:
         if request_id not in self._states:

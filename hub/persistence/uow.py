@@ -80,8 +80,8 @@ class SqlUnitOfWork:
         """Name the requests this unit of work will handle, so each repository reads what it
         needs of them in one query (the request states at once, the rest on first use)."""
         ids = list(request_ids)
-        await self.requests.preload(ids)
-        self.facilities.expect(ids)
+        sellers = await self.requests.preload(ids)
+        self.facilities.expect(ids, sellers)
         self.disbursements.expect(ids)
 
     async def flush(self) -> None:

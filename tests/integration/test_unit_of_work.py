@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from canonical import FinancingState, IllegalTransition, Money
 from hub.persistence import Database, UnitOfWorkFactory
 from routes.ports import ReserveOutcome
-from tests.builders import NOW, SELLER, facility, financing_request
+from tests.builders import BUYER, NOW, SELLER, facility, financing_request
 
 
 @pytest.fixture
@@ -114,3 +114,30 @@ async def test_concurrent_reservations_never_exceed_the_limit(units):
         held = await uow.facilities.get(SELLER.uscc)
     assert held is not None
     assert held.reserved == Money.of("90000.00")
+
+
+async def test_units_changing_the_same_facilities_in_opposite_orders_do_not_deadlock(units):
+    async with units() as uow:
+        await uow.facilities.put(facility("1000.00", SELLER))
+        await uow.facilities.put(facility("1000.00", BUYER))
+        await uow.commit()
+
+    async def reserve(prefix: str, order: list[str]) -> None:
+        async with units() as uow:
+            uow.facilities.expect([f"{prefix}{i}" for i in range(2)], order)
+            for i, seller in enumerate(order):
+                await uow.facilities.reserve(f"{prefix}{i}", seller, Money.of("10.00"))
+                await asyncio.sleep(0.05)  # let the other unit interleave
+            await uow.commit()
+
+    await asyncio.wait_for(
+        asyncio.gather(
+            reserve("A", [SELLER.uscc, BUYER.uscc]), reserve("B", [BUYER.uscc, SELLER.uscc])
+        ),
+        30,
+    )
+    async with units() as uow:
+        for party in (SELLER, BUYER):
+            held = await uow.facilities.get(party.uscc)
+            assert held is not None
+            assert held.reserved == Money.of("20.00")
