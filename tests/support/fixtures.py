@@ -16,7 +16,7 @@ import aio_pika
 import pytest
 import pytest_asyncio
 
-from tests.support.tansu import run_tansu
+from hub.devbroker import local_kafka
 
 __all__ = ["DEFAULT_RABBIT_URL", "kafka_bootstrap", "rabbit_url"]
 
@@ -26,7 +26,7 @@ DEFAULT_RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """ "127.0.0.1:PORT" of a tansu broker that lives for the test session."""
-    with run_tansu() as bootstrap:
+    with local_kafka() as bootstrap:
         yield bootstrap
 
 

@@ -20,9 +20,9 @@ import pytest_asyncio
 
 from canonical.envelope import Envelope
 from canonical.errors import DeliveryError
+from hub.devbroker import free_port
 from hub.transport.base import Transport
 from hub.transport.wire import UndecodableCounter
-from tests.support.tansu import free_port
 
 __all__ = [
     "DEFAULT_KEY",
