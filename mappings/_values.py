@@ -37,6 +37,7 @@ FOLD = str.maketrans(
     {**{chr(0xFF10 + i): str(i) for i in range(10)}, "．": ".", "，": ",", "－": "-", "＋": "+"}
 )
 _JUNK = str.maketrans("", "", "¥￥元 \t\r\n\u3000\u00a0")
+_PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _NUMBER = re.compile(r"([+-]?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
 _DATE_SEP = re.compile(
     r"([0-9]{4})([-/])([0-9]{1,2})\2([0-9]{1,2})"
@@ -77,6 +78,8 @@ def to_decimal(value: object, *, allow_float: bool = True) -> Decimal:
 
 
 def _parse_number_text(raw: str) -> Decimal:
+    if _PLAIN.fullmatch(raw):  # the usual "1234.50": nothing to fold or strip
+        return Decimal(raw)
     text = raw.translate(FOLD).translate(_JUNK)
     match = _NUMBER.fullmatch(text)
     if not match:
