@@ -58,9 +58,16 @@ class IsoBankGateway:
     async def submit_many(
         self, instructions: Sequence[DisbursementInstruction]
     ) -> list[PaymentResult | Exception]:
+        # The same instruction twice (a redelivery) goes into the file once: a file must not
+        # carry an EndToEndId twice, and both get the one answer.
+        unique = list({i.id: i for i in instructions}.values())
         answers: dict[str, PaymentResult | Exception] = {}
-        for start in range(0, len(instructions), self._batch_size):
-            answers.update(await self._submit_file(instructions[start : start + self._batch_size]))
+        for start in range(0, len(unique), self._batch_size):
+            chunk = unique[start : start + self._batch_size]
+            try:
+                answers.update(await self._submit_file(chunk))
+            except Exception as error:  # this file's instructions only; earlier answers stand
+                answers.update({i.id: error for i in chunk if i.id not in answers})
         return [answers[i.id] for i in instructions]
 
     async def status(self, instruction_id: str) -> PaymentResult | None:
@@ -88,6 +95,9 @@ class IsoBankGateway:
                 return answers
             except TransientError as error:
                 unknown = await self._ask(pending, error, answers)
+            except PermanentError as error:  # the file refused, or its answer unreadable
+                answers.update({i.id: error for i in pending})
+                return answers
             if unknown != pending:  # resend only what the bank never received, as a new file
                 pending, document = self._document(unknown, answers)
         for instruction in pending:
@@ -107,6 +117,9 @@ class IsoBankGateway:
                 known = await self.status(instruction.id)
             except TransientError:
                 answers[instruction.id] = error  # cannot tell: retry later, never guess
+                continue
+            except PermanentError as refused:
+                answers[instruction.id] = refused
                 continue
             if known is None:
                 unknown.append(instruction)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from canonical import PermanentError, Registration
+from canonical import PermanentError, Registration, TransientError
 from connectors.http import check_status, mapped_errors
 from routes.ports import RegistrationRequest
 
@@ -42,19 +42,27 @@ class HttpRegistryGateway:
         answers: list[Registration | Exception] = []
         for start in range(0, len(requests), self._batch_size):
             chunk = requests[start : start + self._batch_size]
-            with mapped_errors(_SYSTEM):
-                response = await self._client.post(
-                    "/registrations/batch", json={"registrations": [_filing(r) for r in chunk]}
-                )
-            check_status(_SYSTEM, response)
             try:
-                results = response.json()["results"]
-            except (KeyError, ValueError, TypeError) as error:
-                raise PermanentError(_SYSTEM, f"unreadable answer: {error!r}") from error
-            if len(results) != len(chunk):
-                raise PermanentError(_SYSTEM, f"{len(results)} answers to {len(chunk)} filings")
-            answers.extend(_answer(r, item) for r, item in zip(chunk, results, strict=True))
+                answers.extend(await self._upload(chunk))
+            except Exception as error:  # this upload's filings only; earlier answers stand
+                answers.extend([error] * len(chunk))
         return answers
+
+    async def _upload(
+        self, chunk: Sequence[RegistrationRequest]
+    ) -> list[Registration | Exception]:
+        with mapped_errors(_SYSTEM):
+            response = await self._client.post(
+                "/registrations/batch", json={"registrations": [_filing(r) for r in chunk]}
+            )
+        check_status(_SYSTEM, response)
+        try:
+            results = response.json()["results"]
+        except (KeyError, ValueError, TypeError) as error:
+            raise PermanentError(_SYSTEM, f"unreadable answer: {error!r}") from error
+        if len(results) != len(chunk):
+            raise PermanentError(_SYSTEM, f"{len(results)} answers to {len(chunk)} filings")
+        return [_answer(request, result) for request, result in zip(chunk, results, strict=True)]
 
 
 def _filing(request: RegistrationRequest) -> dict[str, object]:
@@ -79,7 +87,8 @@ def _answer(request: RegistrationRequest, data: Any) -> Registration | Exception
         status = int(data.get("status", 0))
         if status not in (200, 201):
             errors = "; ".join(f"{e['field']}: {e['reason']}" for e in data.get("errors", []))
-            return PermanentError(_SYSTEM, f"filing refused ({status}): {errors or data}")
+            kind = TransientError if status >= 500 or status in {408, 429} else PermanentError
+            return kind(_SYSTEM, f"filing refused ({status}): {errors or data}")
         return Registration(
             request_id=request.filer_reference,
             registration_no=str(data["registration_no"]),

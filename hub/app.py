@@ -85,11 +85,13 @@ class Hub:
         ]
         self.relay: OutboxRelay | None = None
         if isinstance(self.transport, EmbeddedTransport):
-            # Our own commits dispatch their rows at once (and write them as published); the
-            # relay only polls for rows other processes wrote (`factorhub dlq replay`, ...).
-            self.units.hooks.append(self.transport.publish)
-            self.units.dispatches_on_commit = True
+            # With consumers here, our own commits dispatch their rows at once (and write them
+            # as published); the relay only polls for rows other processes wrote (`factorhub
+            # dlq replay`, an ingress-only process). Without consumers, rows stay unpublished
+            # for the process that has them.
             if self.consumers:
+                self.units.hooks.append(self.transport.publish)
+                self.units.dispatches_on_commit = True
                 self.relay = OutboxRelay(self.database, self.transport, poll_interval=1.0)
         else:
             self.relay = OutboxRelay(self.database, self.transport)

@@ -166,31 +166,38 @@ class Intake:
     async def _write_forever(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            if self._queue.qsize() < self._max_batch - 1:
-                await asyncio.sleep(self._linger)
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            batch = [p for p in batch if not p.answer.done()]  # the client went away
-            if batch:
-                await self._write(batch)
+            try:
+                if self._queue.qsize() < self._max_batch - 1:
+                    await asyncio.sleep(self._linger)
+                while len(batch) < self._max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                live = [p for p in batch if not p.answer.done()]  # the client went away
+                if live:
+                    await self._write(live)
+            finally:  # never leave a push waiting, whatever happened (cancelled on close)
+                for p in batch:
+                    if not p.answer.done():
+                        p.answer.cancel()
 
     async def _write(self, batch: list[_Pending]) -> None:
+        """Store the batch in one transaction, or push by push if that fails; answer each."""
         try:
             async with self._units() as uow:
                 created = await uow.requests.add_many([(p.request, p.source) for p in batch])
                 fresh = [p.outgoing for p, new in zip(batch, created, strict=True) if new]
                 await uow.outbox.add_many(fresh)
                 await uow.commit()
-            results = [Accepted(p.request.id, new) for p, new in zip(batch, created, strict=True)]
-        except IntegrityError:
-            results = []
+        except Exception:  # e.g. another process stored one of these documents meanwhile
             for p in batch:
-                results.append(await _store_one(self._units, p.request, p.source, p.outgoing))
-        except Exception as error:
-            for p in batch:
-                if not p.answer.done():
-                    p.answer.set_exception(error)
+                try:
+                    result = await _store_one(self._units, p.request, p.source, p.outgoing)
+                except Exception as error:
+                    if not p.answer.done():
+                        p.answer.set_exception(error)
+                else:
+                    if not p.answer.done():
+                        p.answer.set_result(result)
             return
-        for p, result in zip(batch, results, strict=True):
+        for p, new in zip(batch, created, strict=True):
             if not p.answer.done():
-                p.answer.set_result(result)
+                p.answer.set_result(Accepted(p.request.id, new))

@@ -231,11 +231,10 @@ class SqlFacilityRepository:
         if held is None or held.state != ReservationState.RESERVED.value:
             return
         line = await self._line(held.seller_uscc)
-        if line is None:
-            raise LookupError(f"reservation {request_id} names no facility {held.seller_uscc}")
-        line.reserved_fen -= held.amount_fen
-        line.used_fen += used_fen
-        line.dirty = True
+        if line is not None:  # None only for a facility removed by hand; the hold still ends
+            line.reserved_fen -= held.amount_fen
+            line.used_fen += used_fen
+            line.dirty = True
         held.state = outcome.value
         held.dirty = True
 

@@ -97,7 +97,10 @@ class RouteConsumer:
         self.dead_lettered = 0
 
     async def __call__(self, envelopes: list[Envelope]) -> None:
-        items = [_Item(envelope=e) for e in envelopes]
+        # A message can arrive twice in one batch (a restart's re-dispatch beside the relay, a
+        # broker redelivery): handle it once; the inbox covers repeats across batches.
+        unique = {e.message_id: e for e in envelopes}  # first occurrence order, one each
+        items = [_Item(envelope=e) for e in unique.values()]
         pending = [i for i in items if self._decode(i)]
         dead = [i for i in items if i.message is None]
         retrying = AsyncRetrying(
@@ -222,12 +225,14 @@ class RouteConsumer:
                 await uow.inbox.claim_many(group, [i.envelope.message_id for i in fresh])
                 await uow.outbox.add_many(outgoing)
                 await uow.commit()
-            except IntegrityError as error:  # a concurrent consumer handled one meanwhile
+            except Exception as error:  # e.g. a concurrent consumer handled one meanwhile
                 raise _Isolate from error
 
     async def _apply_isolated(self, items: list[_Item]) -> None:
         """The careful path: one savepoint per message, so one failure spoils nothing else."""
         async with self._units() as uow:
+            # Lock in the fast path's order (requests by id, then sellers by USCC).
+            await uow.expect(i.envelope.correlation_id for i in items)
             for item in items:
                 envelope = item.envelope
                 try:

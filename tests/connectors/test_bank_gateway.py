@@ -97,3 +97,45 @@ async def test_when_the_bank_cannot_be_reached_every_instruction_reports_a_trans
         answers = await IsoBankGateway(client).submit_many([instruction(1), instruction(2)])
 
     assert [type(a).__name__ for a in answers] == ["TransientError", "TransientError"]
+
+
+async def test_the_same_instruction_twice_is_sent_once_and_both_get_its_answer(client):
+    gateway = IsoBankGateway(client, batch_size=2)
+    first, second, again, other = await gateway.submit_many(
+        [instruction(1), instruction(2), instruction(2), instruction(3)]
+    )
+
+    assert isinstance(again, PaymentResult)
+    assert again == second
+    assert isinstance(first, PaymentResult)
+    assert isinstance(other, PaymentResult)
+    ledger = [e["end_to_end_id"] for e in await _ledger(client)]
+    assert sorted(ledger) == ["D00000001", "D00000002", "D00000003"]
+
+
+async def test_a_refused_file_fails_only_its_own_instructions(bank_app, client):
+    transport = httpx.ASGITransport(app=bank_app)  # type: ignore[arg-type]
+    calls = 0
+
+    async def refuse_second_file(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        if request.url.path.endswith("pain.001"):
+            calls += 1
+            if calls == 2:
+                return httpx.Response(400, text="file refused")
+        return await transport.handle_async_request(request)
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(refuse_second_file), base_url="http://bank.test"
+    ) as flaky:
+        answers = await IsoBankGateway(flaky, batch_size=2).submit_many(
+            [instruction(n) for n in range(1, 5)]
+        )
+
+    assert [type(a).__name__ for a in answers] == [
+        "PaymentResult",
+        "PaymentResult",
+        "PermanentError",
+        "PermanentError",
+    ]
+    assert sorted(e["end_to_end_id"] for e in await _ledger(client)) == ["D00000001", "D00000002"]

@@ -116,3 +116,13 @@ async def test_a_redelivered_batch_changes_nothing(units, consumer):
     assert await _count(units, RequestEventRow) == events
     assert await _count(units, OutboxRow, topic="financing.matched") == 2
     assert await _count(units, InboxRow, consumer="match-documents") == 2
+
+
+async def test_a_message_twice_in_one_batch_is_handled_once(units, consumer):
+    first, second = await _submitted(units, "FR1", "FR2")
+
+    await consumer([first, first, second, first])
+
+    assert consumer.handled == 2
+    assert consumer.dead_lettered == 0
+    assert await _count(units, OutboxRow, topic="financing.matched") == 2
