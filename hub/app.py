@@ -110,6 +110,8 @@ class Hub:
         if declare is not None and not self.consumers:  # publisher-only: bind queues first
             for route in ROUTES:
                 declare(route.topic, group=route.group)
+        if self.relay is not None and isinstance(self.transport, EmbeddedTransport):
+            await self.relay.skip_existing()  # older rows: the transport's start re-dispatches
         await self.transport.start()
         if self.relay is not None:
             self.relay.start()

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from canonical import Envelope
 from hub.persistence.db import Database
@@ -38,6 +38,7 @@ class OutboxRelay:
         poll_interval: float = 0.5,
     ) -> None:
         self._database = database
+        self._floor: int | None = None
         self._transport = transport
         self._batch_size = batch_size
         self._poll_interval = poll_interval
@@ -55,6 +56,12 @@ class OutboxRelay:
         for _, envelope in messages:
             self._committed[envelope.message_id] = envelope
         self._wake.set()
+
+    async def skip_existing(self) -> None:
+        """Publish only rows written from now on (the embedded transport re-dispatches the
+        older undelivered rows itself at start, so call this before it does)."""
+        async with self._database.session() as session:
+            self._floor = await session.scalar(select(func.max(OutboxRow.id))) or 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -75,6 +82,8 @@ class OutboxRelay:
                 .order_by(OutboxRow.id)
                 .limit(self._batch_size)
             )
+            if self._floor is not None:
+                query = query.where(OutboxRow.id > self._floor)
             if not self._database.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
