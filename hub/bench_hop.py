@@ -23,6 +23,7 @@ from hub.bench import NO_LIMIT
 from hub.bench_namespace import bench_namespace
 from hub.config import Settings
 from hub.demo import facility_terms
+from hub.intake import ERP_MAPPERS, build_request
 from hub.operations import open_facilities
 from hub.persistence.tables import InboxRow, OutboxRow, RequestRow
 from routes.flow import ROUTES
@@ -63,26 +64,31 @@ async def _run_hop(settings: Settings, *, count: int, seed: int, give_up_after: 
         await open_facilities(
             loader.units, facility_terms(companies.sellers, one_small=False, limit=NO_LIMIT)
         )
-        accepted = await asyncio.gather(
-            *(
-                loader.intake.accept(
-                    source=c.vendor, raw=render(c), tenant="bench", now=loader.clock()
-                )
-                for c in cases
+        # Stored directly (no outbox rows): the hop under test must not also publish the
+        # loader's own FinancingSubmitted messages.
+        now = loader.clock()
+        requests = [
+            build_request(
+                ERP_MAPPERS[c.vendor](render(c), received_at=now),
+                tenant="bench",
+                source=c.vendor,
+                now=now,
             )
-        )
-        ids = [a.request_id for a in accepted]
+            for c in cases
+        ]
         async with loader.units() as uow:
+            await uow.requests.add_many(
+                [(r, c.vendor) for r, c in zip(requests, cases, strict=True)]
+            )
+            await uow.flush()
             await uow.session.execute(
                 update(RequestRow)
-                .where(RequestRow.id.in_(ids))
+                .where(RequestRow.id.in_([r.id for r in requests]))
                 .values(state=FinancingState.MATCHED.value)
             )
-            records = [await uow.requests.get(i) for i in ids]
             await uow.commit()
         inputs = []
-        for record in records:
-            request = record.request
+        for request in requests:
             message = DocumentsMatched(
                 request_id=request.id,
                 seller=request.seller,

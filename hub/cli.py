@@ -525,7 +525,10 @@ def bench_hop_command(
         broker = _bench_broker(transport, broker_url, stack)
         assert broker is not None
         raw_url = urlsplit(broker).netloc if transport == "kafka" else broker
-        raw = run(lambda: raw_passthrough(transport, raw_url, count))  # type: ignore[arg-type]
+        # The best of three raw runs: a fresh broker's first passes can be slow, and the hop
+        # is to be measured against the broker at its fastest.
+        raws = [run(lambda: raw_passthrough(transport, raw_url, count)) for _ in range(3)]  # type: ignore[arg-type]
+        raw = max(raws, key=lambda r: float(r["msgs_per_s"]))
         if database_url is None:
             path = Path("var/bench") / f"hop-{transport}-{int(_time.time())}.db"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -535,8 +538,9 @@ def bench_hop_command(
         )
         hop = run(lambda: bench_hop(settings, count=count))
     ratio = hop.per_second / raw["msgs_per_s"] if raw["msgs_per_s"] else 0.0
+    passes = ", ".join(f"{r['msgs_per_s']:.0f}" for r in raws)
     console.print(
-        f"raw {transport}: [bold]{raw['msgs_per_s']:.0f} msg/s[/bold]; "
+        f"raw {transport}: [bold]{raw['msgs_per_s']:.0f} msg/s[/bold] (best of {passes}); "
         f"hub hop {hop.route}: {hop.count} messages in {hop.seconds:.2f} s = "
         f"[bold]{hop.per_second:.0f} msg/s[/bold] ({ratio:.0%} of raw)"
     )
