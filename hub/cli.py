@@ -15,6 +15,7 @@ factorhub simulators up        the bundled external-system simulators
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -69,10 +70,19 @@ DatabaseOpt = Annotated[
 
 
 def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine on uvloop when available (it is with uvicorn[standard])."""
+    """Run a coroutine on uvloop when available (it is with uvicorn[standard]).
+
+    Before it starts, the garbage collector is told to leave alone everything imported so far
+    (`gc.freeze`) and to collect less often: a hub allocates many short-lived objects per
+    message, and full collections over the import-time heap cost it about a third of its
+    throughput (measured with `factorhub bench hop`).
+    """
 
     async def main() -> T:
         return await coro_factory()
+
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
 
     try:
         import uvloop
