@@ -25,7 +25,6 @@ __all__ = [
     "ERP_MAPPERS",
     "Accepted",
     "Intake",
-    "accept_invoice_push",
     "request_id_for",
     "submission",
 ]
@@ -94,15 +93,6 @@ def submission(
         body=message.model_dump(mode="json"),
     ).carrying(message)
     return request, (message.topic, envelope)
-
-
-async def accept_invoice_push(
-    units: UnitOfWorkFactory, *, source: str, raw: bytes, tenant: str, now: datetime
-) -> Accepted:
-    """Map (raising MappingError on bad input: nothing is stored), then store durably."""
-    push = ERP_MAPPERS[source](raw, received_at=now)
-    request, outgoing = submission(push, tenant=tenant, source=source, now=now)
-    return await _store_one(units, request, source, outgoing)
 
 
 async def _store_one(

@@ -8,13 +8,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-__all__ = ["insert_ignoring_duplicates", "is_postgresql"]
+__all__ = ["insert_ignoring_duplicates"]
 
 _IGNORING: dict[tuple[str, str], Insert] = {}
-
-
-def is_postgresql(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def insert_ignoring_duplicates(session: AsyncSession, table: Table) -> Insert:
