@@ -119,6 +119,43 @@ def db_upgrade(database_url: DatabaseOpt = None) -> None:
     console.print("database is up to date")
 
 
+@db_app.command("prune")
+def db_prune(
+    older_than_days: Annotated[
+        float, typer.Option("--older-than-days", min=0, help="Retention period.")
+    ] = 7.0,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Delete outbox rows every consumer has handled, then their inbox rows, past retention.
+
+    Safe while the hub runs; schedule it daily. The retention is also the window in which a
+    broker redelivery is still recognised as a repeat. Dead letters are kept.
+    """
+    from datetime import timedelta
+
+    from hub.app import utc_now
+    from hub.housekeeping import prune
+    from hub.persistence import Database, UnitOfWorkFactory
+    from routes.flow import ROUTES
+
+    async def go() -> tuple[int, int]:
+        database = Database(_settings(database_url).database_url)
+        try:
+            await database.upgrade()
+            pruned = await prune(
+                UnitOfWorkFactory(database, utc_now),
+                ROUTES,
+                older_than=timedelta(days=older_than_days),
+                now=utc_now(),
+            )
+            return pruned.outbox, pruned.inbox
+        finally:
+            await database.aclose()
+
+    outbox, inbox = run(go)
+    console.print(f"pruned {outbox} outbox row(s) and {inbox} inbox row(s)")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
