@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -19,6 +19,7 @@ from connectors.bank_iso import IsoBankGateway
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.registry import HttpRegistryGateway
 from hub.config import Settings
+from hub.housekeeping import Housekeeper
 from hub.intake import Intake
 from hub.persistence import Database, UnitOfWorkFactory
 from hub.runtime.consumer import RouteConsumer
@@ -83,6 +84,14 @@ class Hub:
             )
             for route in (routes if consume else ())
         ]
+        self.housekeeper: Housekeeper | None = None
+        if self.consumers and settings.retention_days > 0:
+            self.housekeeper = Housekeeper(
+                self.units,
+                ROUTES,  # the whole flow's groups, not just this process's
+                retention=timedelta(days=settings.retention_days),
+                clock=clock,
+            )
         self.relay: OutboxRelay | None = None
         if isinstance(self.transport, EmbeddedTransport):
             # With consumers here, our own commits dispatch their rows at once (and write them
@@ -115,9 +124,13 @@ class Hub:
         await self.transport.start()
         if self.relay is not None:
             self.relay.start()
+        if self.housekeeper is not None:
+            self.housekeeper.start()
         log.info("hub started: %r with %d route(s)", self.settings, len(self.consumers))
 
     async def aclose(self) -> None:
+        if self.housekeeper is not None:
+            await self.housekeeper.aclose()
         await self.intake.aclose()
         if self.relay is not None:
             await self.relay.aclose()

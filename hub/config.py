@@ -39,6 +39,8 @@ class Settings:
     http_timeout: float = 10.0
     retry: RetryPolicy = field(default=DEFAULT_RETRY)
     consumer_batch: int = 200
+    retention_days: float = 7.0
+    """How long handled outbox/inbox rows are kept (0: the hub never prunes by itself)."""
     broker_namespace: str = ""
     """Prefix of every topic, exchange and queue the hub uses: several hubs (or a benchmark
     beside a running hub) can share one broker without reading each other's messages."""
@@ -59,6 +61,7 @@ class Settings:
             http_timeout=float(env.get("FACTORHUB_HTTP_TIMEOUT", cls.http_timeout)),
             http_connections=_int(env, "FACTORHUB_HTTP_CONNECTIONS", cls.http_connections),
             broker_namespace=env.get("FACTORHUB_BROKER_NAMESPACE", ""),
+            retention_days=float(env.get("FACTORHUB_RETENTION_DAYS", cls.retention_days)),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]

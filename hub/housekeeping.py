@@ -11,7 +11,10 @@ Dead letters are never pruned: operators clear them by replaying.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +25,9 @@ from hub.persistence.tables import InboxRow, OutboxRow
 from hub.persistence.uow import UnitOfWorkFactory
 from routes.registry import Route
 
-__all__ = ["Pruned", "prune"]
+__all__ = ["Housekeeper", "Pruned", "prune"]
+
+log = logging.getLogger("factorhub.housekeeping")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +73,46 @@ async def prune(
 
 async def _topics(session: AsyncSession) -> list[str]:
     return sorted(await session.scalars(select(OutboxRow.topic).distinct()))
+
+
+class Housekeeper:
+    """Runs `prune` every `interval` seconds in a hub process that consumes."""
+
+    def __init__(
+        self,
+        units: UnitOfWorkFactory,
+        routes: Sequence[Route],
+        *,
+        retention: timedelta,
+        clock: Callable[[], datetime],
+        interval: float = 3600.0,
+    ) -> None:
+        self._units = units
+        self._routes = routes
+        self._retention = retention
+        self._clock = clock
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="housekeeping")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                pruned = await prune(
+                    self._units, self._routes, older_than=self._retention, now=self._clock()
+                )
+            except Exception:  # the next round tries again; the hub goes on
+                log.exception("pruning failed")
+                continue
+            if pruned.outbox or pruned.inbox:
+                log.info("pruned %d outbox and %d inbox rows", pruned.outbox, pruned.inbox)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from canonical import Envelope
-from hub.housekeeping import prune
+from hub.app import Hub
+from hub.config import Settings
+from hub.housekeeping import Housekeeper, prune
 from hub.persistence import Database, UnitOfWorkFactory
 from hub.persistence.tables import InboxRow, OutboxRow
 from routes.flow import ROUTES
@@ -62,4 +66,39 @@ async def test_prune_removes_only_handled_old_rows_and_their_inbox_entries(datab
             unhandled.message_id
         ]
     finally:
+        await database.aclose()
+
+
+async def test_only_a_consuming_hub_keeps_house(sqlite_url):
+    settings = Settings(database_url=sqlite_url, retention_days=1)
+    async with Hub(settings, routes=()) as idle:
+        assert idle.housekeeper is None
+    async with Hub(settings) as hub:
+        assert hub.housekeeper is not None
+    async with Hub(replace(settings, retention_days=0)) as keeps_all:
+        assert keeps_all.housekeeper is None
+
+
+async def test_the_housekeeper_prunes_on_its_own_schedule(sqlite_url):
+    database = Database(sqlite_url)
+    await database.upgrade()
+    units = UnitOfWorkFactory(database, lambda: OLD)
+    units.dispatches_on_commit = True
+    async with units() as uow:
+        await uow.outbox.add_many([("financing.rejected", _envelope("FinancingRejected", "FR1"))])
+        await uow.commit()
+    keeper = Housekeeper(
+        units, ROUTES, retention=timedelta(days=7), clock=lambda: NOW, interval=0.01
+    )
+    keeper.start()
+    try:
+        for _ in range(300):
+            async with units() as uow:
+                if not list(await uow.session.scalars(select(OutboxRow.id))):
+                    break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the housekeeper did not prune")
+    finally:
+        await keeper.aclose()
         await database.aclose()
