@@ -196,3 +196,36 @@ async def _get(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomi
             return message
         await asyncio.sleep(0.05)
     pytest.fail("no message arrived on the probe queue")
+
+
+async def test_hubs_in_different_namespaces_share_a_server_without_seeing_each_other(
+    rabbit_url: str,
+) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    spaces = {name: f"ns-{run_id}-{name}." for name in ("a", "b")}
+    transports = {
+        name: RabbitTransport(rabbit_url, namespace=prefix, redelivery_delay=0.1)
+        for name, prefix in spaces.items()
+    }
+    recorders = {name: Recorder() for name in spaces}
+    for name, transport in transports.items():
+        transport.subscribe("invoices", group="g", handler=recorders[name])
+    try:
+        for transport in transports.values():
+            await transport.start()
+        await transports["a"].publish([("invoices", make_envelope(1))])
+        await wait_until(lambda: len(recorders["a"].handled) == 1, what="namespace a delivery")
+        await asyncio.sleep(0.5)  # time enough for a stray delivery to b
+        assert recorders["b"].handled == []
+        assert transports["a"].queue_name("invoices", "g") == f"{spaces['a']}g.invoices"
+    finally:
+        for transport in transports.values():
+            await transport.aclose()
+        connection = await aio_pika.connect(rabbit_url)
+        async with connection:
+            for prefix in spaces.values():
+                channel = await connection.channel()
+                await channel.queue_delete(f"{prefix}g.invoices")
+                await channel.queue_delete(f"{prefix}factorhub.dead-letter")
+                await channel.exchange_delete(f"{prefix}factorhub")
+                await channel.exchange_delete(f"{prefix}factorhub.dlx")
