@@ -48,13 +48,6 @@ class IsoBankGateway:
         self._batch_size = batch_size
         self._clock = clock
 
-    async def submit(self, instruction: DisbursementInstruction) -> PaymentResult:
-        """Send one instruction; raises the error it got."""
-        (answer,) = await self.submit_many([instruction])
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
     async def submit_many(
         self, instructions: Sequence[DisbursementInstruction]
     ) -> list[PaymentResult | Exception]:

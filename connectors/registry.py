@@ -29,13 +29,6 @@ class HttpRegistryGateway:
         self._client = client
         self._batch_size = batch_size
 
-    async def register(self, request: RegistrationRequest) -> Registration:
-        """File one registration; raises the error the registry gave for it."""
-        (answer,) = await self.register_many([request])
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
     async def register_many(
         self, requests: Sequence[RegistrationRequest]
     ) -> list[Registration | Exception]:

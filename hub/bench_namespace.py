@@ -16,7 +16,7 @@ from dataclasses import replace
 import aio_pika
 
 from hub.config import Settings
-from hub.transport.rabbitmq import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, DEFAULT_EXCHANGE
+from hub.transport.rabbitmq import RabbitTransport
 from routes.flow import ROUTES
 
 __all__ = ["bench_namespace"]
@@ -34,16 +34,16 @@ async def bench_namespace(settings: Settings) -> AsyncIterator[Settings]:
 
 
 async def _drop_rabbit(url: str, namespace: str) -> None:
-    queues = [f"{namespace}{r.group}.{r.topic}" for r in ROUTES]
-    queues.append(namespace + DEAD_LETTER_QUEUE)
-    exchanges = [namespace + DEFAULT_EXCHANGE, namespace + DEAD_LETTER_EXCHANGE]
+    names = RabbitTransport(url, namespace=namespace)  # only for its naming; never started
+    queues = [names.queue_name(r.topic, r.group) for r in ROUTES]
+    queues.append(names.dead_letter_queue_name)
     connection = await aio_pika.connect(url)
     try:
         for name in queues:
             channel = await connection.channel()
             with contextlib.suppress(aio_pika.exceptions.AMQPError):
                 await channel.queue_delete(name)
-        for name in exchanges:
+        for name in names.exchange_names:
             channel = await connection.channel()
             with contextlib.suppress(aio_pika.exceptions.AMQPError):
                 await channel.exchange_delete(name)

@@ -467,36 +467,33 @@ def demo(
         raise typer.Exit(1)
 
 
+BenchDatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Default: a fresh SQLite file under var/bench/."),
+]
+BrokerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--broker-url", help="kafka:// or amqp://; kafka defaults to a local tansu broker."
+    ),
+]
+
+
 @bench_app.command("pipeline")
 def bench_pipeline_command(
     transport: Annotated[str, typer.Option(help="embedded | kafka | rabbitmq")] = "embedded",
     count: Annotated[int, typer.Option("--count", "-n", min=1)] = 2000,
-    database_url: Annotated[
-        str | None,
-        typer.Option("--database-url", help="Default: a fresh SQLite file under var/bench/."),
-    ] = None,
-    broker_url: Annotated[
-        str | None,
-        typer.Option(
-            "--broker-url", help="kafka:// or amqp://; kafka defaults to a local tansu broker."
-        ),
-    ] = None,
+    database_url: BenchDatabaseOpt = None,
+    broker_url: BrokerOpt = None,
 ) -> None:
     """End-to-end invoices/s and p50/p99 latency (ingress commit -> bank acceptance)."""
     import contextlib
-    import time as _time
 
     from hub.bench import BenchStalled, bench_pipeline
 
     with contextlib.ExitStack() as stack:
         broker = _bench_broker(transport, broker_url, stack)
-        if database_url is None:
-            path = Path("var/bench") / f"pipeline-{transport}-{int(_time.time())}.db"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            database_url = f"sqlite+aiosqlite:///{path}"
-        settings = Settings(
-            **{**Settings.from_env(database_url=database_url).__dict__, "broker_url": broker}
-        )
+        settings = _bench_settings(f"pipeline-{transport}", database_url, broker)
         try:
             result = run(lambda: bench_pipeline(settings, count=count))
         except BenchStalled as error:
@@ -514,28 +511,14 @@ def bench_pipeline_command(
 def bench_raw_command(
     transport: Annotated[str, typer.Option(help="kafka | rabbitmq")] = "kafka",
     count: Annotated[int, typer.Option("--count", "-n", min=1)] = 10000,
-    broker_url: Annotated[
-        str | None,
-        typer.Option(
-            "--broker-url", help="kafka:// or amqp://; kafka defaults to a local tansu broker."
-        ),
-    ] = None,
+    broker_url: BrokerOpt = None,
 ) -> None:
     """The bare client pass-through (consume, parse, publish, commit) on the same broker."""
     import contextlib
-    from urllib.parse import urlsplit
 
-    from hub.bench_raw import raw_passthrough
-
-    if transport not in {"kafka", "rabbitmq"}:
-        console.print("[red]--transport must be kafka or rabbitmq[/red]")
-        raise typer.Exit(2)
+    _require_broker(transport)
     with contextlib.ExitStack() as stack:
-        url = _bench_broker(transport, broker_url, stack)
-        assert url is not None
-        if transport == "kafka":
-            url = urlsplit(url).netloc  # the raw client wants host:port
-        result = run(lambda: raw_passthrough(transport, url, count))  # type: ignore[arg-type]
+        result = _raw(transport, _bench_broker(transport, broker_url, stack), count)
     console.print(
         f"raw {transport}: {result['count']} messages in {result['seconds']} s = "
         f"[bold]{result['msgs_per_s']:.0f} msg/s[/bold]"
@@ -546,43 +529,22 @@ def bench_raw_command(
 def bench_hop_command(
     transport: Annotated[str, typer.Option(help="kafka | rabbitmq")] = "kafka",
     count: Annotated[int, typer.Option("--count", "-n", min=2)] = 5000,
-    database_url: Annotated[
-        str | None,
-        typer.Option("--database-url", help="Default: a fresh SQLite file under var/bench/."),
-    ] = None,
-    broker_url: Annotated[
-        str | None,
-        typer.Option(
-            "--broker-url", help="kafka:// or amqp://; kafka defaults to a local tansu broker."
-        ),
-    ] = None,
+    database_url: BenchDatabaseOpt = None,
+    broker_url: BrokerOpt = None,
 ) -> None:
     """One hub hop (reserve-limit) beside the raw pass-through, on the same broker, same run."""
     import contextlib
-    import time as _time
-    from urllib.parse import urlsplit
 
     from hub.bench_hop import bench_hop
-    from hub.bench_raw import raw_passthrough
 
-    if transport not in {"kafka", "rabbitmq"}:
-        console.print("[red]--transport must be kafka or rabbitmq[/red]")
-        raise typer.Exit(2)
+    _require_broker(transport)
     with contextlib.ExitStack() as stack:
         broker = _bench_broker(transport, broker_url, stack)
-        assert broker is not None
-        raw_url = urlsplit(broker).netloc if transport == "kafka" else broker
         # The best of three raw runs: a fresh broker's first passes can be slow, and the hop
         # is to be measured against the broker at its fastest.
-        raws = [run(lambda: raw_passthrough(transport, raw_url, count)) for _ in range(3)]  # type: ignore[arg-type]
+        raws = [_raw(transport, broker, count) for _ in range(3)]
         raw = max(raws, key=lambda r: float(r["msgs_per_s"]))
-        if database_url is None:
-            path = Path("var/bench") / f"hop-{transport}-{int(_time.time())}.db"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            database_url = f"sqlite+aiosqlite:///{path}"
-        settings = Settings(
-            **{**Settings.from_env(database_url=database_url).__dict__, "broker_url": broker}
-        )
+        settings = _bench_settings(f"hop-{transport}", database_url, broker)
         hop = run(lambda: bench_hop(settings, count=count))
     ratio = hop.per_second / raw["msgs_per_s"] if raw["msgs_per_s"] else 0.0
     passes = ", ".join(f"{r['msgs_per_s']:.0f}" for r in raws)
@@ -601,3 +563,32 @@ def _bench_broker(transport: str, broker_url: str | None, stack: Any) -> str | N
     if transport == "kafka" and not broker:
         broker = f"kafka://{stack.enter_context(local_kafka())}"
     return broker
+
+
+def _bench_settings(name: str, database_url: str | None, broker: str | None) -> Settings:
+    """Settings for a benchmark: the given database, or a fresh SQLite file per run."""
+    import time
+    from dataclasses import replace
+
+    if database_url is None:
+        path = Path("var/bench") / f"{name}-{int(time.time())}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite+aiosqlite:///{path}"
+    return replace(Settings.from_env(database_url=database_url), broker_url=broker)
+
+
+def _require_broker(transport: str) -> None:
+    if transport not in {"kafka", "rabbitmq"}:
+        console.print("[red]--transport must be kafka or rabbitmq[/red]")
+        raise typer.Exit(2)
+
+
+def _raw(transport: str, broker: str | None, count: int) -> dict[str, Any]:
+    """One raw pass-through run; the Kafka client wants host:port, not the kafka:// URL."""
+    from urllib.parse import urlsplit
+
+    from hub.bench_raw import raw_passthrough
+
+    assert broker is not None
+    url = urlsplit(broker).netloc if transport == "kafka" else broker
+    return run(lambda: raw_passthrough(transport, url, count))  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from canonical import Envelope, FinancingRequest, FinancingSubmitted, Receivable
 from hub.persistence.uow import UnitOfWorkFactory
 from hub.transport.base import Outgoing
+from hub.transport.batching import top_up
 from mappings.erp import InvoicePush
 from mappings.kingdee import kingdee_invoice_to_canonical
 from mappings.yonyou import yonyou_invoice_to_canonical
@@ -157,10 +158,7 @@ class Intake:
         while True:
             batch = [await self._queue.get()]
             try:
-                if self._queue.qsize() < self._max_batch - 1:
-                    await asyncio.sleep(self._linger)
-                while len(batch) < self._max_batch and not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
+                await top_up(self._queue, batch, max_batch=self._max_batch, linger=self._linger)
                 live = [p for p in batch if not p.answer.done()]  # the client went away
                 if live:
                     await self._write(live)

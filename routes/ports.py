@@ -107,8 +107,6 @@ class DisbursementRepository(Protocol):
     async def add(self, instruction: DisbursementInstruction) -> None:
         """Persist the instruction and its ids before anything is sent."""
 
-    async def get(self, instruction_id: str) -> DisbursementInstruction: ...
-
     async def record_result(self, result: PaymentResult) -> Money | None:
         """Apply the bank's verdict; the instruction's amount, or None when the verdict
         changes nothing (a duplicate or stale report)."""

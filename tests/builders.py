@@ -9,7 +9,9 @@ from canonical import (
     BankAccount,
     DisbursementInstruction,
     DocumentLine,
+    Envelope,
     FinancingRequest,
+    FinancingSubmitted,
     Invoice,
     InvoiceKind,
     Money,
@@ -137,3 +139,17 @@ def instruction(number: int, amount: str = "1000.00", **changes: object) -> Disb
     }
     fields.update(changes)
     return DisbursementInstruction.model_validate(fields)
+
+
+def submitted_envelope(request_id: str) -> Envelope:
+    """The FinancingSubmitted envelope the intake would write for `financing_request(id)`."""
+    request = financing_request(request_id)
+    message = FinancingSubmitted(request_id=request_id, request=request)
+    return Envelope(
+        correlation_id=request_id,
+        tenant="t1",
+        source_system="test",
+        type="FinancingSubmitted",
+        key=request.seller.uscc,
+        body=message.model_dump(mode="json"),
+    )

@@ -65,8 +65,11 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
+        self._checkpointer: Checkpointer | None = None
         if is_sqlite(url):
-            _ensure_sqlite_dir(url)
+            path = _sqlite_path(url)
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             # SQLite has one writer at a time. Contending connections would each sleep in
             # SQLite's busy handler (up to 100 ms a nap); one pooled connection instead queues
             # the units of work in-process, in order, with no sleeping.
@@ -76,13 +79,12 @@ class Database:
                 pool_size=1,
                 max_overflow=0,
                 pool_timeout=120,
-                async_creator=inline_connect(_sqlite_path(url)),
+                async_creator=inline_connect(path),
             )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
-            self._checkpointer: Checkpointer | None = None
-            if _sqlite_path(url) != ":memory:":
-                self._checkpointer = Checkpointer(_sqlite_path(url))
+            if path != ":memory:":
+                self._checkpointer = Checkpointer(path)
                 self._checkpointer.start()
         else:
             self.engine = create_async_engine(
@@ -109,9 +111,8 @@ class Database:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
-        checkpointer = getattr(self, "_checkpointer", None)
-        if checkpointer is not None:
-            checkpointer.stop()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
 
 class Checkpointer(threading.Thread):
@@ -151,9 +152,3 @@ class Checkpointer(threading.Thread):
 
 def _sqlite_path(url: str) -> str:
     return make_url(url).database or ":memory:"
-
-
-def _ensure_sqlite_dir(url: str) -> None:
-    path = _sqlite_path(url)
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -120,15 +120,6 @@ class SqlDisbursementRepository:
             instruction.id, _Payment(PaymentStatus.PENDING.value, None, instruction.amount)
         )
 
-    async def get(self, instruction_id: str) -> DisbursementInstruction:
-        await self.flush()
-        payload = await self._session.scalar(
-            select(_disbursements.c.instruction).where(_disbursements.c.id == instruction_id)
-        )
-        if payload is None:
-            raise LookupError(f"no disbursement {instruction_id}")
-        return DisbursementInstruction.model_validate_json(payload)
-
     async def record_result(self, result: PaymentResult) -> Money | None:
         payment = await self._payment(result.instruction_id)
         if payment is None:

@@ -101,15 +101,6 @@ class SqlRequestRepository:
             await self._session.execute(_INSERT_REQUESTS, rows)
         return created
 
-    async def find_by_source(self, tenant: str, source_system: str, document_id: str) -> str | None:
-        return await self._session.scalar(
-            select(_requests.c.id).where(
-                _requests.c.tenant == tenant,
-                _requests.c.source_system == source_system,
-                _requests.c.source_document_id == document_id,
-            )
-        )
-
     async def get(self, request_id: str) -> RequestRecord:
         row = (
             await self._session.execute(

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-__all__ = ["DEFAULT_LINGER", "MicroBatcher"]
+__all__ = ["DEFAULT_LINGER", "MicroBatcher", "top_up"]
 
 DEFAULT_LINGER = 0.005
 """Seconds to wait for more deliveries when a batch is not full yet."""
@@ -21,6 +21,18 @@ DEFAULT_LINGER = 0.005
 T = TypeVar("T")
 
 logger = logging.getLogger("hub.transport.batching")
+
+
+async def top_up(
+    queue: asyncio.Queue[T], batch: list[T], *, max_batch: int, linger: float
+) -> None:
+    """Add what `queue` holds to `batch` (up to `max_batch`), first waiting `linger` seconds when
+    it would not fill: one transaction then serves many items. The caller owns `batch`, so
+    what was taken is never lost if this is cancelled."""
+    if linger and queue.qsize() < max_batch - len(batch):
+        await asyncio.sleep(linger)
+    while len(batch) < max_batch and not queue.empty():
+        batch.append(queue.get_nowait())
 
 
 class MicroBatcher(Generic[T]):
@@ -73,10 +85,7 @@ class MicroBatcher(Generic[T]):
         try:
             while True:
                 batch = [await self._queue.get()]
-                if self._queue.qsize() < self._max_batch - 1:
-                    await asyncio.sleep(self._linger)
-                while len(batch) < self._max_batch and not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
+                await top_up(self._queue, batch, max_batch=self._max_batch, linger=self._linger)
                 # A delivery whose waiter was cancelled (its channel died) will come again.
                 batch = [(item, outcome) for item, outcome in batch if not outcome.done()]
                 if not batch:

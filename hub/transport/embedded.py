@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from canonical import Envelope
 from hub.transport.base import BatchHandler, Outgoing
+from hub.transport.batching import top_up
 
 __all__ = ["EmbeddedTransport", "Undelivered"]
 
@@ -92,10 +93,7 @@ class EmbeddedTransport:
     async def _consume(self, sub: _Subscription) -> None:
         while True:
             batch = [await sub.queue.get()]
-            if self._linger and sub.queue.qsize() < sub.max_batch - 1:
-                await asyncio.sleep(self._linger)
-            while len(batch) < sub.max_batch and not sub.queue.empty():
-                batch.append(sub.queue.get_nowait())
+            await top_up(sub.queue, batch, max_batch=sub.max_batch, linger=self._linger)
             while True:
                 try:
                     await sub.handler(batch)

@@ -102,6 +102,15 @@ class RabbitTransport:
     def __repr__(self) -> str:
         return f"RabbitTransport(exchange={self._exchange.name!r})"  # the URL may hold a password
 
+    @property
+    def exchange_names(self) -> tuple[str, str]:
+        """(topic exchange, dead-letter exchange) as declared on the server."""
+        return self._exchange.name, self._dlx.name
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return self._dlq.name
+
     def queue_name(self, topic: str, group: str) -> str:
         """The durable queue that holds `group`'s copy of `topic`."""
         return f"{self.namespace}{group}.{topic}"

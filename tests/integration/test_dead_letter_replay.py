@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from canonical import Envelope, FinancingState, FinancingSubmitted
+from canonical import FinancingState
 from hub.app import Hub
 from hub.config import Settings
 from hub.operations import replay
 from hub.persistence import Database, UnitOfWorkFactory
 from routes.flow import ROUTES
-from tests.builders import NOW, financing_request
+from tests.builders import NOW, financing_request, submitted_envelope
 
 MATCH = next(r for r in ROUTES if r.group == "match-documents")
-
-
-def _submitted(request_id: str) -> tuple[str, Envelope]:
-    request = financing_request(request_id)
-    message = FinancingSubmitted(request_id=request_id, request=request)
-    return message.topic, Envelope(
-        correlation_id=request_id,
-        tenant="t1",
-        source_system="test",
-        type="FinancingSubmitted",
-        key=request.seller.uscc,
-        body=message.model_dump(mode="json"),
-    )
 
 
 async def _eventually(check, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +26,7 @@ async def test_a_replay_written_by_another_process_is_delivered_without_a_restar
     settings = Settings(database_url=sqlite_url)
     async with Hub(settings, routes=(MATCH,)) as hub:
         async with hub.units() as uow:  # a message for a request that is not there yet
-            await uow.outbox.add_many([_submitted("FR7")])
+            await uow.outbox.add_many([("financing.submitted", submitted_envelope("FR7"))])
             await uow.commit()
 
         async def dead_lettered() -> bool:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from canonical import Envelope, FinancingState, FinancingSubmitted
+from canonical import Envelope, FinancingState
 from connectors.bank_iso import IsoBankGateway
 from connectors.registry import HttpRegistryGateway
 from hub.persistence import Database, UnitOfWorkFactory
@@ -18,7 +18,7 @@ from hub.runtime.retry import RetryPolicy
 from routes.flow import ROUTES
 from routes.policy import FlowPolicy
 from routes.registry import Services
-from tests.builders import NOW, financing_request
+from tests.builders import NOW, financing_request, submitted_envelope
 
 MATCH = next(r for r in ROUTES if r.group == "match-documents")
 
@@ -45,25 +45,12 @@ async def consumer(units: UnitOfWorkFactory) -> AsyncIterator[RouteConsumer]:
 
 
 async def _submitted(units: UnitOfWorkFactory, *ids: str, store: bool = True) -> list[Envelope]:
-    envelopes = []
-    async with units() as uow:
-        for request_id in ids:
-            request = financing_request(request_id)
-            if store:
-                await uow.requests.add(request, source_system="test")
-            message = FinancingSubmitted(request_id=request_id, request=request)
-            envelopes.append(
-                Envelope(
-                    correlation_id=request_id,
-                    tenant="t1",
-                    source_system="test",
-                    type="FinancingSubmitted",
-                    key=request.seller.uscc,
-                    body=message.model_dump(mode="json"),
-                )
-            )
-        await uow.commit()
-    return envelopes
+    if store:
+        async with units() as uow:
+            for request_id in ids:
+                await uow.requests.add(financing_request(request_id), source_system="test")
+            await uow.commit()
+    return [submitted_envelope(request_id) for request_id in ids]
 
 
 async def _count(units: UnitOfWorkFactory, table: type, **where: str) -> int:

@@ -223,9 +223,9 @@ async def test_hubs_in_different_namespaces_share_a_server_without_seeing_each_o
             await transport.aclose()
         connection = await aio_pika.connect(rabbit_url)
         async with connection:
-            for prefix in spaces.values():
+            for transport in transports.values():
                 channel = await connection.channel()
-                await channel.queue_delete(f"{prefix}g.invoices")
-                await channel.queue_delete(f"{prefix}factorhub.dead-letter")
-                await channel.exchange_delete(f"{prefix}factorhub")
-                await channel.exchange_delete(f"{prefix}factorhub.dlx")
+                await channel.queue_delete(transport.queue_name("invoices", "g"))
+                await channel.queue_delete(transport.dead_letter_queue_name)
+                for exchange in transport.exchange_names:
+                    await channel.exchange_delete(exchange)
