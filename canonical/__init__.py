@@ -4,12 +4,14 @@ from canonical.documents import (
     CustomsDeclaration,
     DeliveryNote,
     DocumentLine,
+    Instalment,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
     Provenance,
     PurchaseOrder,
     Receivable,
+    ReceivableBill,
 )
 from canonical.envelope import Envelope, new_message_id
 from canonical.errors import (
@@ -74,6 +76,7 @@ __all__ = [
     "FinancingState",
     "FinancingSubmitted",
     "IllegalTransition",
+    "Instalment",
     "Invoice",
     "InvoiceKind",
     "InvoiceStatus",
@@ -93,6 +96,7 @@ __all__ = [
     "Provenance",
     "PurchaseOrder",
     "Receivable",
+    "ReceivableBill",
     "ReceivableRegistered",
     "Registration",
     "ReservationState",

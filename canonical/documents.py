@@ -15,12 +15,14 @@ __all__ = [
     "CustomsDeclaration",
     "DeliveryNote",
     "DocumentLine",
+    "Instalment",
     "Invoice",
     "InvoiceKind",
     "InvoiceStatus",
     "Provenance",
     "PurchaseOrder",
     "Receivable",
+    "ReceivableBill",
 ]
 
 _FROZEN = ConfigDict(frozen=True, strict=True, extra="forbid")
@@ -163,3 +165,52 @@ class Receivable(BaseModel):
     issue_date: date
     due_date: date
     invoice_keys: tuple[str, ...] = ()
+
+
+class Instalment(BaseModel):
+    """One due date of a receivable's collection plan (收款计划) and the amount due then."""
+
+    model_config = _FROZEN
+
+    due_date: date
+    amount: Money
+
+
+class ReceivableBill(BaseModel):
+    """A receivable as an ERP books it (Kingdee 应收单, YonBIP 应收事项, NC Cloud 应收单).
+
+    ERP receivables name the customer by its ERP code and often omit tax numbers, so the parties
+    are optional beside their codes; matching resolves them by USCC first, then by code. The
+    collection plan is the authoritative source of due dates; mappers check it sums to `total`.
+    """
+
+    model_config = _FROZEN
+
+    number: str = Field(min_length=1, max_length=64)
+    """The ERP document number (FBillNo / code)."""
+    bill_date: date
+    due_date: date | None = None
+    """The header due date; the latest instalment's date when only a plan is given."""
+    seller: Party | None = None
+    seller_code: str = ""
+    buyer: Party | None = None
+    buyer_code: str = ""
+    amount: Money | None = None
+    """Total excluding tax, when the source states it."""
+    tax: Money | None = None
+    total: Money
+    """Total including tax (价税合计); negative for a red (credit) receivable."""
+    red: bool = False
+    """A red-letter / negative receivable (reverses an earlier one)."""
+    instalments: tuple[Instalment, ...] = ()
+    lines: tuple[DocumentLine, ...] = ()
+    invoice_keys: tuple[str, ...] = ()
+    order_numbers: tuple[str, ...] = ()
+    provenance: Provenance
+
+    @model_validator(mode="after")
+    def _totals_add_up(self) -> ReceivableBill:
+        amount, tax = self.amount, self.tax
+        if amount is not None and tax is not None and amount + tax != self.total:
+            raise ValueError("amount + tax must equal total")
+        return self
