@@ -26,7 +26,6 @@ __all__ = ["FacilityTerms", "SqlFacilityRepository"]
 _facilities = table_of(FacilityRow)
 _reservations = table_of(ReservationRow)
 
-_GET_FACILITY = select(_facilities).where(_facilities.c.seller_uscc == bindparam("b_seller"))
 _GET_FACILITIES = select(_facilities).where(
     _facilities.c.seller_uscc.in_(bindparam("b_sellers", expanding=True))
 )
@@ -100,6 +99,7 @@ class SqlFacilityRepository:
         self._clock = clock
         self._lock_rows = lock_rows
         self._lines: dict[str, _Line | None] = {}
+        self._peeked: dict[str, _Line | None] = {}
         self._held: dict[str, _Held | None] = {}
         self._expected: set[str] = set()
         self._expected_sellers: set[str] = set()
@@ -139,7 +139,7 @@ class SqlFacilityRepository:
 
     async def get(self, seller_uscc: str) -> Facility | None:
         """The facility as it stands (read without a lock unless this unit already holds it)."""
-        line = self._lines.get(seller_uscc) or await self._read(seller_uscc)
+        line = self._lines.get(seller_uscc) or await self._peek(seller_uscc)
         if line is None:
             return None
         return Facility(
@@ -223,6 +223,7 @@ class SqlFacilityRepository:
     def forget(self) -> None:
         """Drop what was read and changed (after a rollback)."""
         self._lines.clear()
+        self._peeked.clear()
         self._held.clear()
 
     async def _settle(self, request_id: str, outcome: ReservationState, used_fen: int) -> None:
@@ -254,9 +255,18 @@ class SqlFacilityRepository:
                 self._lines[seller] = found.get(seller)
         return self._lines[seller_uscc]
 
-    async def _read(self, seller_uscc: str) -> _Line | None:
-        row = (await self._session.execute(_GET_FACILITY, {"b_seller": seller_uscc})).one_or_none()
-        return None if row is None else _line_of(row)
+    async def _peek(self, seller_uscc: str) -> _Line | None:
+        """The facility read without a lock, once per unit of work (with every expected
+        seller's: a batch asks for the same few sellers many times)."""
+        if seller_uscc not in self._peeked:
+            wanted = sorted((self._expected_sellers | {seller_uscc}) - self._peeked.keys())
+            found = {
+                row.seller_uscc: _line_of(row)
+                for row in await self._session.execute(_GET_FACILITIES, {"b_sellers": wanted})
+            }
+            for seller in wanted:
+                self._peeked[seller] = found.get(seller)
+        return self._peeked[seller_uscc]
 
     async def _reservation(self, request_id: str) -> _Held | None:
         if request_id not in self._held:
