@@ -8,7 +8,9 @@ factorhub requests show ID     one request's state and full history
 factorhub dlq list|show|replay dead letters
 factorhub facilities add|list  seller facilities
 factorhub schema export DIR    JSON Schema of every bus message
-factorhub bench pipeline|raw   throughput and latency
+factorhub map FILE             an external document -> canonical JSON (--list: the formats)
+factorhub render FORMAT FILE   canonical JSON -> an outbound document
+factorhub bench pipeline|hop|raw|map  throughput and latency
 factorhub simulators up        the bundled external-system simulators
 """
 
@@ -29,6 +31,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.cli_mapping import bench_map_command, map_command, render_command
 from hub.config import Settings
 
 __all__ = ["app"]
@@ -57,6 +60,9 @@ app.add_typer(requests_app, name="requests")
 app.add_typer(facilities_app, name="facilities")
 app.add_typer(schema_app, name="schema")
 app.add_typer(bench_app, name="bench")
+app.command("map")(map_command)
+app.command("render")(render_command)
+bench_app.command("map")(bench_map_command)
 
 console = Console()
 DatabaseOpt = Annotated[

@@ -7,6 +7,7 @@ oversized body gets 413 before it is read to the end.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path, Request
@@ -17,8 +18,11 @@ from sqlalchemy import select
 from canonical import FinancingState, MappingError
 from hub.app import Hub
 from hub.asyncapi import asyncapi_document
+from hub.ingest import ingest
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
+from mappings.catalogue import InboundFormat
+from mappings.formats import INBOUND_FORMATS, UnknownFormat, recognise
 from routes.flow import ROUTES
 
 __all__ = ["create_app"]
@@ -30,6 +34,25 @@ class AcceptedBody(BaseModel):
     request_id: str
     status: Literal["accepted", "duplicate"]
     links: dict[str, str]
+
+
+class IngestedBody(BaseModel):
+    id: str
+    kind: Literal["request", "document"]
+    format: str
+    status: Literal["accepted", "duplicate"]
+    links: dict[str, str]
+
+
+class DocumentBody(BaseModel):
+    document_id: str
+    tenant: str
+    format: str
+    family: str
+    source_document_id: str
+    fingerprint: str
+    received_at: str
+    canonical: Any
 
 
 class HistoryItem(BaseModel):
@@ -105,18 +128,78 @@ def create_app(hub: Hub) -> FastAPI:
                 source=vendor, raw=raw, tenant=tenant, now=hub.clock()
             )
         except MappingError as error:
-            return JSONResponse(
-                {
-                    "error": "invalid document",
-                    "source": vendor,
-                    "problems": [p.as_dict() for p in error.problems],
-                },
-                422,
-            )
+            return _invalid(vendor, [p.as_dict() for p in error.problems])
         return AcceptedBody(
             request_id=accepted.request_id,
             status="accepted" if accepted.created else "duplicate",
             links={"self": f"/v1/requests/{accepted.request_id}"},
+        )
+
+    families = sorted({f.family for f in INBOUND_FORMATS.values()})
+
+    @app.post(
+        "/v1/ingest/{name}",
+        status_code=202,
+        response_model=IngestedBody,
+        responses={
+            404: {"description": "no such format or family"},
+            413: {"description": "body too large"},
+            422: {"description": "invalid, or not recognised within the family"},
+        },
+        summary="Ingest any inbound format by name (see `factorhub map --list`), or by family "
+        f"({', '.join(families)}) to have the format recognised from the content",
+    )
+    async def ingest_document(name: Annotated[str, Path(max_length=64)], request: Request) -> Any:
+        try:
+            raw = await _read_limited(request, settings.max_body_bytes)
+        except _TooLarge:
+            return JSONResponse(
+                {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
+            )
+        fmt: InboundFormat | None = INBOUND_FORMATS.get(name)
+        if fmt is None:
+            if name not in families:
+                return JSONResponse(
+                    {
+                        "error": f"no format or family {name!r}",
+                        "formats": list(INBOUND_FORMATS),
+                        "families": families,
+                    },
+                    404,
+                )
+            try:
+                fmt = recognise(raw, family=name)
+            except UnknownFormat as error:
+                return _invalid(name, [{"path": "", "value": None, "reason": str(error)}])
+        tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
+        try:
+            done = await ingest(hub.intake, hub.units, fmt, raw, tenant=tenant, now=hub.clock())
+        except MappingError as error:
+            return _invalid(fmt.name, [p.as_dict() for p in error.problems])
+        where = "requests" if done.kind == "request" else "documents"
+        return IngestedBody(
+            id=done.id,
+            kind=done.kind,
+            format=fmt.name,
+            status="accepted" if done.created else "duplicate",
+            links={"self": f"/v1/{where}/{done.id}"},
+        )
+
+    @app.get("/v1/documents/{document_id}", response_model=DocumentBody)
+    async def get_document(document_id: Annotated[str, Path(max_length=64)]) -> DocumentBody:
+        async with hub.units() as uow:
+            stored = await uow.documents.get(document_id)
+        if stored is None:
+            raise HTTPException(404, f"no document {document_id}")
+        return DocumentBody(
+            document_id=stored.id,
+            tenant=stored.tenant,
+            format=stored.format,
+            family=stored.family,
+            source_document_id=stored.source_document_id,
+            fingerprint=stored.fingerprint,
+            received_at=stored.received_at.isoformat(),
+            canonical=json.loads(stored.document),
         )
 
     @app.get("/v1/requests/{request_id}", response_model=RequestBody)
@@ -156,6 +239,11 @@ def create_app(hub: Hub) -> FastAPI:
         return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 
     return app
+
+
+def _invalid(source: str, problems: list[dict[str, object]]) -> JSONResponse:
+    """422 in the one error shape every ingress endpoint uses."""
+    return JSONResponse({"error": "invalid document", "source": source, "problems": problems}, 422)
 
 
 def _request_body(

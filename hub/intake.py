@@ -139,6 +139,12 @@ class Intake:
     async def accept(self, *, source: str, raw: bytes, tenant: str, now: datetime) -> Accepted:
         """Map (MappingError on bad input: nothing stored), then store durably with others."""
         push = ERP_MAPPERS[source](raw, received_at=now)
+        return await self.accept_push(push, source=source, tenant=tenant, now=now)
+
+    async def accept_push(
+        self, push: InvoicePush, *, source: str, tenant: str, now: datetime
+    ) -> Accepted:
+        """Store an already mapped push durably, together with the pushes arriving with it."""
         request, outgoing = submission(push, tenant=tenant, source=source, now=now)
         answer: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(request, source, outgoing, answer))

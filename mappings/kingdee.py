@@ -26,9 +26,11 @@ from mappings._invoice import (
     fingerprint,
 )
 from mappings._problems import Problems, guarded, require_aware
+from mappings._sniff import head_text, json_mentions
+from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
 
-__all__ = ["KINGDEE_CURRENCIES", "kingdee_invoice_to_canonical"]
+__all__ = ["INBOUND", "KINGDEE_CURRENCIES", "kingdee_invoice_to_canonical"]
 
 SOURCE = "kingdee"
 KINGDEE_CURRENCIES = {
@@ -249,3 +251,19 @@ def _orders(read: Reader, related: Node | None, buyer_code: str | None) -> list[
             labels=_ORDER_LABELS,
         ))
     return drafts
+
+
+def _looks_like_sales_invoice(raw: bytes) -> bool:
+    head = head_text(raw, 1024).upper()
+    return json_mentions(raw) and ("IV_SALESIC" in head or "IV_SALESOC" in head)
+
+
+INBOUND = (
+    InboundFormat(
+        name="kingdee-sales-invoice",
+        family="kingdee",
+        title="Kingdee K/3 Cloud IV_SALESIC / IV_SALESOC Save body -> invoice + orders",
+        read=lambda raw, at: kingdee_invoice_to_canonical(raw, received_at=at),
+        recognise=_looks_like_sales_invoice,
+    ),
+)

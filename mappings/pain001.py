@@ -20,12 +20,20 @@ from importlib import resources
 from typing import cast
 
 from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field
 
 from canonical import FEN, BankAccount, DisbursementInstruction, MappingError, Party, Problem
 from mappings._problems import Problems, guarded, require_aware
 from mappings._xml import parse_untrusted
+from mappings.catalogue import OutboundFormat
 
-__all__ = ["PAIN001_NAMESPACE", "canonical_to_pain001", "validate_pain001"]
+__all__ = [
+    "OUTBOUND",
+    "PAIN001_NAMESPACE",
+    "PaymentFile",
+    "canonical_to_pain001",
+    "validate_pain001",
+]
 
 SOURCE = "pain.001"
 PAIN001_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
@@ -232,3 +240,33 @@ def _agent(parent: etree._Element, tag: str, account: BankAccount) -> None:
     _sub(member, "MmbId", account.cnaps_code)
     if account.bank_name:
         _sub(institution, "Nm", account.bank_name)
+
+
+class PaymentFile(BaseModel):
+    """What one pain.001 file is written from (the input of `factorhub render pain001`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: str = Field(min_length=1, max_length=35)
+    created_at: datetime
+    initiating_party: Party
+    instructions: tuple[DisbursementInstruction, ...] = Field(min_length=1)
+
+
+def _write(file: PaymentFile) -> bytes:
+    return canonical_to_pain001(
+        file.instructions,
+        message_id=file.message_id,
+        created_at=file.created_at,
+        initiating_party=file.initiating_party,
+    )
+
+
+OUTBOUND = (
+    OutboundFormat(
+        name="pain001",
+        title="ISO 20022 pain.001.001.09 credit transfer initiation (XSD-checked)",
+        model=PaymentFile,
+        write=_write,
+    ),
+)

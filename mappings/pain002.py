@@ -16,9 +16,17 @@ from lxml import etree
 
 from canonical import PaymentResult, PaymentStatus
 from mappings._problems import Problems, guarded, require_aware
+from mappings._sniff import head_text, xml_root
 from mappings._xml import child, children, local_name, namespace, parse_untrusted, text_of
+from mappings.catalogue import InboundFormat
 
-__all__ = ["PAIN002_NAMESPACE_PREFIX", "Pain002Report", "pain002_to_canonical", "payment_status"]
+__all__ = [
+    "INBOUND",
+    "PAIN002_NAMESPACE_PREFIX",
+    "Pain002Report",
+    "pain002_to_canonical",
+    "payment_status",
+]
 
 SOURCE = "pain.002"
 PAIN002_NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:pain.002."
@@ -162,3 +170,22 @@ def _result(problems: Problems, tx: etree._Element, path: str,
         bank_reference=text_of(child(tx, "AcctSvcrRef")),
         reported_at=reported_at,
     )
+
+
+def _looks_like_status_report(raw: bytes) -> bool:
+    root = xml_root(raw)
+    head = head_text(raw)
+    return root is not None and root[1] == "Document" and (
+        "pain.002." in head or "CstmrPmtStsRpt" in head
+    )
+
+
+INBOUND = (
+    InboundFormat(
+        name="pain002",
+        family="bank",
+        title="ISO 20022 pain.002 payment status report (v10 and earlier) -> payment results",
+        read=lambda raw, at: pain002_to_canonical(raw, reported_at=at),
+        recognise=_looks_like_status_report,
+    ),
+)

@@ -26,9 +26,11 @@ from mappings._invoice import (
     fingerprint,
 )
 from mappings._problems import Problems, guarded, require_aware
+from mappings._sniff import json_mentions
+from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
 
-__all__ = ["yonyou_invoice_to_canonical"]
+__all__ = ["INBOUND", "yonyou_invoice_to_canonical"]
 
 SOURCE = "yonyou"
 _SPECIAL = frozenset({"1", "9", "10", "12"})
@@ -235,3 +237,18 @@ def _optional_money(read: Reader, node: Node) -> Figure:
     if node.missing:
         return Figure(None, "")
     return _money(read, node)
+
+
+def _looks_like_sales_invoice(raw: bytes) -> bool:
+    return json_mentions(raw, "invAgent") or json_mentions(raw, "einvoiceHm")
+
+
+INBOUND = (
+    InboundFormat(
+        name="yonbip-sales-invoice",
+        family="yonyou",
+        title="YonBIP / YonSuite sales invoice save body -> invoice + orders",
+        read=lambda raw, at: yonyou_invoice_to_canonical(raw, received_at=at),
+        recognise=_looks_like_sales_invoice,
+    ),
+)

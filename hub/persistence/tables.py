@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "DeadLetterRow",
     "DisbursementRow",
+    "DocumentRow",
     "FacilityRow",
     "InboxRow",
     "OutboxRow",
@@ -194,6 +195,25 @@ class DisbursementRow(Base):
     instruction: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TS)
     updated_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class DocumentRow(Base):
+    """An external document accepted through `/v1/ingest/{format}`, as canonical JSON.
+
+    Its id is derived from (tenant, format, source document id), so the same document ingested
+    twice is stored once; later routes (matching against customs, credit checks) read it here.
+    """
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    tenant: Mapped[str] = mapped_column(_ID)
+    format: Mapped[str] = mapped_column(_ID, index=True)
+    family: Mapped[str] = mapped_column(String(32))
+    source_document_id: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(_TS)
 
 
 class DeadLetterRow(Base):

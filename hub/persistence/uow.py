@@ -14,6 +14,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.persistence.db import Database
+from hub.persistence.documents import SqlDocumentRepository
 from hub.persistence.facilities import SqlFacilityRepository
 from hub.persistence.messaging import SqlDeadLetters, SqlInbox, SqlOutbox
 from hub.persistence.payments import SqlDisbursementRepository, SqlRegistrationRepository
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
         self.inbox = SqlInbox(self.session, clock)
         self.outbox = SqlOutbox(self.session, clock, dispatched=self._dispatched)
         self.dead_letters = SqlDeadLetters(self.session, clock)
+        self.documents = SqlDocumentRepository(self.session)
         return self
 
     async def __aexit__(

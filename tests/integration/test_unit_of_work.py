@@ -25,6 +25,19 @@ async def test_migrations_can_be_applied_twice(units):
     await units.database.upgrade()
 
 
+async def test_the_migrations_build_exactly_the_tables_the_code_declares(units):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from hub.persistence.tables import Base
+
+    def differences(connection):  # type: ignore[no-untyped-def]
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    async with units.database.engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
+
+
 async def test_leaving_without_commit_rolls_everything_back(units):
     async with units() as uow:
         await uow.requests.add(financing_request("FR1"), source_system="test")

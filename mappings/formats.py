@@ -1,0 +1,55 @@
+"""Every external format the hub reads or writes, by name (see `mappings.catalogue`)."""
+
+from __future__ import annotations
+
+from mappings import kingdee, pain001, pain002, yonyou
+from mappings._sniff import xml_root
+from mappings.catalogue import InboundFormat, OutboundFormat
+
+__all__ = [
+    "INBOUND_FORMATS",
+    "OUTBOUND_FORMATS",
+    "UnknownFormat",
+    "inbound",
+    "outbound",
+    "recognise",
+]
+
+INBOUND_FORMATS: dict[str, InboundFormat] = {
+    f.name: f for f in (*kingdee.INBOUND, *yonyou.INBOUND, *pain002.INBOUND)
+}
+"""In the order `recognise` tries them: more specific formats before broader ones."""
+
+OUTBOUND_FORMATS: dict[str, OutboundFormat] = {f.name: f for f in (*pain001.OUTBOUND,)}
+
+
+class UnknownFormat(LookupError):
+    """No format has that name, or none recognises the document; the message says which."""
+
+
+def inbound(name: str) -> InboundFormat:
+    try:
+        return INBOUND_FORMATS[name]
+    except KeyError:
+        known = ", ".join(INBOUND_FORMATS)
+        raise UnknownFormat(f"no inbound format {name!r}; known: {known}") from None
+
+
+def outbound(name: str) -> OutboundFormat:
+    try:
+        return OUTBOUND_FORMATS[name]
+    except KeyError:
+        known = ", ".join(OUTBOUND_FORMATS)
+        raise UnknownFormat(f"no outbound format {name!r}; known: {known}") from None
+
+
+def recognise(raw: bytes, family: str | None = None) -> InboundFormat:
+    """The one inbound format (of `family`, if given) that recognises `raw`."""
+    candidates = [f for f in INBOUND_FORMATS.values() if family is None or f.family == family]
+    for candidate in candidates:
+        if candidate.recognise(raw):
+            return candidate
+    root = xml_root(raw)
+    seen = f"XML root <{root[1]}>" if root else "no recognisable XML or JSON head"
+    scope = f" of family {family!r}" if family else ""
+    raise UnknownFormat(f"no format{scope} recognises this document ({seen})")
