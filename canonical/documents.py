@@ -53,8 +53,12 @@ class InvoiceStatus(StrEnum):
     """Status of the tax invoice as the source system reports it."""
 
     NORMAL = "normal"
+    """正常: a blue invoice in force."""
     VOID = "void"
+    """作废: cancelled in the tax period it was issued in (legacy and 数电 paper invoices)."""
     RED_FLUSHED = "red_flushed"
+    """红冲: a red-letter invoice itself (negative totals, `reverses` names the blue one), or a
+    blue invoice the source reports as red-flushed."""
 
 
 class DocumentLine(BaseModel):
@@ -99,6 +103,12 @@ class Invoice(BaseModel):
     lines: tuple[DocumentLine, ...] = ()
     order_numbers: tuple[str, ...] = ()
     provenance: Provenance
+    check_code: str = Field(default="", pattern=r"^([0-9]{20})?$")
+    """校验码 of legacy ordinary / electronic ordinary invoices (verification uses its last 6)."""
+    reverses: str = Field(default="", max_length=32)
+    """On a red-letter invoice: the key (code + number) of the blue invoice it reverses."""
+    red_notice: str = Field(default="", max_length=32)
+    """On a red-letter invoice: the 红字发票信息表 / 信息确认单 number, when the source gives it."""
 
     @model_validator(mode="after")
     def _totals_add_up(self) -> Invoice:
@@ -145,12 +155,36 @@ class CustomsDeclaration(BaseModel):
     model_config = _FROZEN
 
     entry_id: str = Field(min_length=1, max_length=18)
+    """海关编号 (EntryId); before clearance the 统一编号 (SeqNo), with `cleared` False."""
     declare_date: date
     trade_uscc: str = ""
     contract_number: str = ""
     total: Money
     lines: tuple[DocumentLine, ...] = ()
     provenance: Provenance
+    cleared: bool = True
+    """Whether customs assigned the 海关编号 (`entry_id` is then EntryId, not SeqNo)."""
+    ie_flag: str = Field(default="E", pattern=r"^[EI]$")
+    """E export, I import."""
+    ie_date: date | None = None
+    """进出口日期 (IEDate): the export date, once the goods have left."""
+    trade_code: str = ""
+    """境内收发货人 10-character customs code (TradeCode)."""
+    trade_name: str = ""
+    """境内收发货人 name: the exporter, i.e. the seller, on an export."""
+    overseas_party: str = ""
+    """境外收货人 on an export (the foreign buyer), 境外发货人 on an import."""
+    overseas_party_code: str = ""
+    seq_no: str = ""
+    """数据中心统一编号 (SeqNo)."""
+    client_seq_no: str = ""
+    """The declarant's own unique id (DecSign/ClientSeqNo)."""
+    trade_mode: str = ""
+    """监管方式 (0110 一般贸易, 9610/9710/9810 e-commerce ...)."""
+    trans_mode: str = ""
+    """成交方式 code (1 CIF, 2 CFR, 3 FOB, 4 C&I, 7 EXW)."""
+    bill_no: str = ""
+    """提运单号 (bill of lading)."""
 
 
 class Receivable(BaseModel):

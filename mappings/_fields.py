@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 from canonical import Party, PartyRole, normalise_uscc, uscc_problem
 from mappings._json import JsonRefused, decode_bytes, loads
 from mappings._problems import Problems, pointer
-from mappings._values import FOLD, to_date, to_decimal, to_int, to_rate, to_text
+from mappings._values import (
+    FOLD,
+    MAX_ABS_AMOUNT,
+    MAX_FRACTION_DIGITS,
+    to_date,
+    to_decimal,
+    to_int,
+    to_rate,
+    to_text,
+)
 
 __all__ = ["MISSING", "Node", "Reader", "read_document", "tax_invoice_key"]
 
 T = TypeVar("T")
+
+_PLAIN_AMOUNT = re.compile(rf"-?[0-9]{{1,15}}(?:\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?")
+"""A plain decimal that `to_decimal` would accept unchanged (below 10^15 by its digits)."""
+MAX_ABS_INT = int(MAX_ABS_AMOUNT)
+_RATE_TYPES = (str, int, Decimal)
+_cached_rate = lru_cache(maxsize=512, typed=True)(to_rate)
+"""Invoices repeat a handful of rates: convert each spelling once."""
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) else 0
 
 
 class _Missing:
@@ -28,15 +51,40 @@ MISSING = _Missing()
 
 
 class Node:
-    """A JSON value and its JSON pointer; `fold` makes key lookups case-insensitive (Kingdee)."""
+    """A JSON value and its JSON pointer; `fold` makes key lookups case-insensitive (Kingdee).
 
-    __slots__ = ("_folded", "fold", "path", "value")
+    A child's pointer is only spelled out when something asks for it (a problem to report),
+    so reading a clean document builds no path strings at all.
+    """
+
+    __slots__ = ("_folded", "_key", "_parent", "_path", "fold", "value")
 
     def __init__(self, value: object, path: str = "", fold: bool = False) -> None:
         self.value = value
-        self.path = path
+        self._path: str | None = path
+        self._parent: Node | None = None
+        self._key: str | int = ""
         self.fold = fold
         self._folded: dict[str, str] | None = None
+
+    @property
+    def path(self) -> str:
+        path = self._path
+        if path is None:
+            assert self._parent is not None
+            path = self._path = pointer(self._parent.path, self._key)
+        return path
+
+    def child(self, value: object, key: str | int) -> Node:
+        """A Node for `value`, found under `key` of this one."""
+        node = Node.__new__(Node)
+        node.value = value
+        node._path = None
+        node._parent = self
+        node._key = key
+        node.fold = self.fold
+        node._folded = None
+        return node
 
     @property
     def missing(self) -> bool:
@@ -51,15 +99,16 @@ class Node:
     def get(self, key: str) -> Node:
         value = self.value
         if isinstance(value, dict):
-            if key in value:
-                return Node(value[key], pointer(self.path, key), self.fold)
+            found = value.get(key, MISSING)
+            if found is not MISSING:
+                return self.child(found, key)
             if self.fold:
                 if self._folded is None:  # built once per object, on the first miss
                     self._folded = {k.lower(): k for k in reversed(list(value))}
                 actual = self._folded.get(key.lower())
                 if actual is not None:
-                    return Node(value[actual], pointer(self.path, actual), self.fold)
-        return Node(MISSING, pointer(self.path, key), self.fold)
+                    return self.child(value[actual], actual)
+        return self.child(MISSING, key)
 
     def first(self, *keys: str) -> Node:
         """The first of `keys` that is present and not blank (else the first key, missing)."""
@@ -118,10 +167,15 @@ class Reader:
         if not isinstance(node.value, list):
             self.problems.add(node.path, "must be an array", node.value)
             return None
-        return [Node(item, pointer(node.path, i), node.fold) for i, item in enumerate(node.value)]
+        return [node.child(item, i) for i, item in enumerate(node.value)]
 
     def text(self, node: Node, *, required: bool = True, max_len: int | None = None) -> str | None:
         """A trimmed string; "" for an optional blank field, None when there is a problem."""
+        value = node.value
+        if type(value) is str:  # the usual case, decided without the general conversion
+            text = value.strip()
+            if text and (max_len is None or len(text) <= max_len):
+                return text
         if node.blank:
             self._absent(node, required)
             return None if required else ""
@@ -135,18 +189,47 @@ class Reader:
 
     def amount(self, node: Node, *, required: bool = True, allow_float: bool = True
                ) -> Decimal | None:
-        if node.missing or node.value is None:
+        value = node.value
+        if type(value) is str and _PLAIN_AMOUNT.fullmatch(value):  # in range by its shape
+            return Decimal(value)
+        if type(value) is int and -MAX_ABS_INT < value < MAX_ABS_INT:
+            return Decimal(value)
+        if (
+            type(value) is Decimal  # a JSON fraction
+            and allow_float
+            and value.is_finite()
+            and -MAX_ABS_AMOUNT < value < MAX_ABS_AMOUNT
+            and _places(value) <= MAX_FRACTION_DIGITS
+        ):
+            return value
+        if value is MISSING or value is None:
             self._absent(node, required)
             return None
         return self._convert(node, lambda v: to_decimal(v, allow_float=allow_float))
 
     def rate(self, node: Node, *, required: bool = True) -> Decimal | None:
+        value = node.value
+        if type(value) in _RATE_TYPES:
+            try:
+                return _cached_rate(value)
+            except ValueError:
+                pass  # reported below, with its path
         if node.blank:
             self._absent(node, required)
             return None
         return self._convert(node, to_rate)
 
     def date(self, node: Node, *, required: bool = True) -> date | None:
+        value = node.value
+        if type(value) is str and len(value) in (10, 19) and value[4:5] == value[7:8] == "-":
+            try:  # ISO "2026-11-20", with or without " 00:00:00" / "T00:00:00"
+                return (
+                    date.fromisoformat(value)
+                    if len(value) == 10
+                    else datetime.fromisoformat(value).date()
+                )
+            except ValueError:
+                pass  # the general parser says what is wrong
         if node.blank:
             self._absent(node, required)
             return None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -49,12 +49,31 @@ DEFAULT_TOLERANCE = Decimal("0.01")
 """How far amount + tax may be from the total, and Σ lines from the header, before it is wrong."""
 
 
-@dataclass(slots=True)
-class Figure:
-    """One amount as read (exact, unrounded) and where it was read from; None if absent/bad."""
+class _Located(Protocol):
+    @property
+    def path(self) -> str: ...
 
-    value: Decimal | None
-    path: str
+
+class Figure:
+    """One amount as read (exact, unrounded) and where it was read from; None if absent/bad.
+
+    `where` is the path, or the Node the amount was read from: its path is then only spelled
+    out if a problem has to name it.
+    """
+
+    __slots__ = ("_where", "value")
+
+    def __init__(self, value: Decimal | None, where: str | _Located) -> None:
+        self.value = value
+        self._where = where
+
+    @property
+    def path(self) -> str:
+        where = self._where
+        return where if isinstance(where, str) else where.path
+
+    def __repr__(self) -> str:
+        return f"Figure({self.value!r}, {self.path!r})"
 
 
 @dataclass(slots=True)
@@ -170,7 +189,9 @@ class _Checker:
     def _usable(self, *figures: Figure) -> list[Decimal] | None:
         """The figures' values, or None if any is absent or already has a problem."""
         values = [f.value for f in figures if f.value is not None]
-        if len(values) != len(figures) or self.problems.any_at(*(f.path for f in figures)):
+        if len(values) != len(figures):
+            return None
+        if self.problems.paths and self.problems.any_at(*(f.path for f in figures)):
             return None
         return values
 

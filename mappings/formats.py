@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
-from mappings import kingdee, pain001, pain002, yonyou
+from mappings import (
+    bank_soap,
+    camt054,
+    credit_pboc,
+    credit_qcc,
+    credit_tianyancha,
+    customs_ceb,
+    customs_dec,
+    ecny,
+    kingdee,
+    kingdee_order,
+    kingdee_query,
+    kingdee_receivable,
+    pain001,
+    pain002,
+    u8,
+    ufinterface,
+    vat_einvoice,
+    vat_legacy,
+    vat_verification,
+    yonyou,
+    yonyou_detail,
+    yonyou_order,
+    yonyou_receivable,
+    zhongdeng,
+)
 from mappings._sniff import xml_root
 from mappings.catalogue import InboundFormat, OutboundFormat
 
@@ -16,11 +41,49 @@ __all__ = [
 ]
 
 INBOUND_FORMATS: dict[str, InboundFormat] = {
-    f.name: f for f in (*kingdee.INBOUND, *yonyou.INBOUND, *pain002.INBOUND)
+    f.name: f
+    for f in (
+        # ERPs: answers of Kingdee's query APIs mention the form ids a Save body does
+        *kingdee_query.INBOUND,
+        *kingdee.INBOUND,
+        *kingdee_receivable.INBOUND,
+        *kingdee_order.INBOUND,
+        *yonyou_detail.INBOUND,
+        *yonyou.INBOUND,
+        *yonyou_receivable.INBOUND,
+        *yonyou_order.INBOUND,
+        *u8.INBOUND,
+        *ufinterface.INBOUND,
+        # tax, customs, credit, registry
+        *vat_einvoice.INBOUND,
+        *vat_legacy.INBOUND,
+        *vat_verification.INBOUND,
+        *customs_dec.INBOUND,
+        *customs_ceb.INBOUND,
+        *credit_pboc.INBOUND,
+        *credit_qcc.INBOUND,
+        *credit_tianyancha.INBOUND,
+        *zhongdeng.INBOUND,
+        # banks and payment channels
+        *pain002.INBOUND,
+        *camt054.INBOUND,
+        *bank_soap.INBOUND,
+        *ecny.INBOUND,
+    )
 }
 """In the order `recognise` tries them: more specific formats before broader ones."""
 
-OUTBOUND_FORMATS: dict[str, OutboundFormat] = {f.name: f for f in (*pain001.OUTBOUND,)}
+OUTBOUND_FORMATS: dict[str, OutboundFormat] = {
+    f.name: f
+    for f in (
+        *pain001.OUTBOUND,
+        *camt054.OUTBOUND,
+        *bank_soap.OUTBOUND,
+        *ecny.OUTBOUND,
+        *zhongdeng.OUTBOUND,
+        *vat_verification.OUTBOUND,
+    )
+}
 
 
 class UnknownFormat(LookupError):

@@ -167,7 +167,7 @@ def _currency(read: Reader, node: Node) -> str | None:
 
 
 def _figure(read: Reader, node: Node) -> Figure:
-    return Figure(read.amount(node), node.path)
+    return Figure(read.amount(node), node)
 
 
 def _line(read: Reader, entry: Node, index: int, *, invoice: bool) -> LineDraft:

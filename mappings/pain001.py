@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from functools import cache
-from importlib import resources
-from typing import cast
 
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonical import FEN, BankAccount, DisbursementInstruction, MappingError, Party, Problem
+from canonical import FEN, BankAccount, DisbursementInstruction, Party
 from mappings._problems import Problems, guarded, require_aware
-from mappings._xml import parse_untrusted
+from mappings._xsd import validate_against
 from mappings.catalogue import OutboundFormat
 
 __all__ = [
@@ -42,7 +38,6 @@ CHINA_TIME = timezone(timedelta(hours=8))
 _NS = f"{{{PAIN001_NAMESPACE}}}"
 _CNAPS = re.compile(r"[0-9]{12}")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_SCHEMA_LOCK = threading.Lock()
 
 
 def canonical_to_pain001(
@@ -63,25 +58,7 @@ def validate_pain001(xml: bytes) -> None:
 
 
 def _validate(xml: bytes) -> None:
-    root = parse_untrusted(Problems(), xml, SOURCE)
-    schema = _schema()
-    with _SCHEMA_LOCK:  # an XMLSchema keeps its error log on the instance
-        valid = schema.validate(root)
-        errors = list(cast(Iterable[etree._LogEntry], schema.error_log))
-    if not valid:
-        raise MappingError(
-            [Problem(path=e.path or f"line {e.line}", reason=e.message) for e in errors]
-            or [Problem(path="", reason="does not validate against pain.001.001.09")],
-            source=SOURCE,
-        )
-
-
-@cache
-def _schema() -> etree.XMLSchema:
-    """The XSD, loaded once on first use from the package's schemas/ folder."""
-    data = resources.files("mappings").joinpath("schemas/pain.001.001.09.xsd").read_bytes()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.fromstring(data, parser))
+    validate_against("pain.001.001.09.xsd", xml, SOURCE)
 
 
 def _document(

@@ -26,7 +26,7 @@ from mappings._invoice import (
     fingerprint,
 )
 from mappings._problems import Problems, guarded, require_aware
-from mappings._sniff import json_mentions
+from mappings._yonyou_common import inner, sniff_json
 from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
 
@@ -177,7 +177,7 @@ def _currency(read: Reader, node: Node) -> str | None:
 
 
 def _money(read: Reader, node: Node) -> Figure:
-    return Figure(read.amount(node, allow_float=False), node.path)
+    return Figure(read.amount(node, allow_float=False), node)
 
 
 def _lines(read: Reader, node: Node, labels: Labels) -> list[LineDraft] | None:
@@ -240,7 +240,15 @@ def _optional_money(read: Reader, node: Node) -> Figure:
 
 
 def _looks_like_sales_invoice(raw: bytes) -> bool:
-    return json_mentions(raw, "invAgent") or json_mentions(raw, "einvoiceHm")
+    return sniff_json(raw, _is_save_body)
+
+
+def _is_save_body(body: dict[str, object]) -> bool:
+    """A save push (wrapped or bare), not the detail API's answer (`{"code": ..., "data"}`)."""
+    data = inner(body)
+    if data is None or (data is not body and "code" in body):
+        return False
+    return "einvoiceHm" in data or "invAgentTaxNo" in data or any(k in data for k in _LINES)
 
 
 INBOUND = (

@@ -22,10 +22,18 @@ from canonical import (
 from mappings import kingdee_invoice_to_canonical
 
 SALESIC = "kingdee_iv_salesic.json"
-SELLER = Party(name="浙江示例供应链科技有限公司", uscc="91330106569821743D",
-               role=PartyRole.SELLER, erp_code="100")
-BUYER = Party(name="上海示例制造股份有限公司（集团）", uscc="913101156607431925",
-              role=PartyRole.BUYER, erp_code="CUST-0086")
+SELLER = Party(
+    name="浙江示例供应链科技有限公司",
+    uscc="91330106569821743D",
+    role=PartyRole.SELLER,
+    erp_code="100",
+)
+BUYER = Party(
+    name="上海示例制造股份有限公司（集团）",
+    uscc="913101156607431925",
+    role=PartyRole.BUYER,
+    erp_code="CUST-0086",
+)
 
 
 def _problems(raw: bytes, received_at, **kwargs) -> list[tuple[str, str]]:
@@ -59,17 +67,32 @@ class TestObjectForm:
 
     def test_special_invoice_maps_every_line(self, fixture_bytes, received_at):
         invoice = kingdee_invoice_to_canonical(
-            fixture_bytes(SALESIC), received_at=received_at).invoice
+            fixture_bytes(SALESIC), received_at=received_at
+        ).invoice
 
         assert invoice.lines == (
-            DocumentLine(line_no=1, item_code="M0001", description="冷轧钢板 DC01 1.0mm",
-                         quantity=Decimal(100), unit_price=Decimal("1000.0"),
-                         tax_rate=Decimal("0.13"), amount=Decimal("100000.00"),
-                         tax=Decimal("13000.00"), order_number="XSDD2611000001"),
-            DocumentLine(line_no=2, item_code="M0002", description="镀锌卷 DX51D",
-                         quantity=Decimal(3), unit_price=Decimal("431.034483"),
-                         tax_rate=Decimal("0.13"), amount=Decimal("1293.10"),
-                         tax=Decimal("168.10"), order_number="XSDD2611000002"),
+            DocumentLine(
+                line_no=1,
+                item_code="M0001",
+                description="冷轧钢板 DC01 1.0mm",
+                quantity=Decimal(100),
+                unit_price=Decimal("1000.0"),
+                tax_rate=Decimal("0.13"),
+                amount=Decimal("100000.00"),
+                tax=Decimal("13000.00"),
+                order_number="XSDD2611000001",
+            ),
+            DocumentLine(
+                line_no=2,
+                item_code="M0002",
+                description="镀锌卷 DX51D",
+                quantity=Decimal(3),
+                unit_price=Decimal("431.034483"),
+                tax_rate=Decimal("0.13"),
+                amount=Decimal("1293.10"),
+                tax=Decimal("168.10"),
+                order_number="XSDD2611000002",
+            ),
         )
         assert str(invoice.lines[1].unit_price) == "431.034483"  # prices keep their digits
         assert str(invoice.lines[0].amount) == "100000.00"  # money is at the fen
@@ -84,10 +107,16 @@ class TestObjectForm:
         assert order.buyer_code == "CUST-0086"
         assert order.total == Money(amount=Decimal("113000.00"), currency="CNY")
         assert order.lines == (
-            DocumentLine(line_no=1, item_code="M0001", quantity=Decimal(100),
-                         unit_price=Decimal("1000.0"), tax_rate=Decimal("0.13"),
-                         amount=Decimal("100000.00"), tax=Decimal("13000.00"),
-                         order_number="XSDD2611000001"),
+            DocumentLine(
+                line_no=1,
+                item_code="M0001",
+                quantity=Decimal(100),
+                unit_price=Decimal("1000.0"),
+                tax_rate=Decimal("0.13"),
+                amount=Decimal("100000.00"),
+                tax=Decimal("13000.00"),
+                order_number="XSDD2611000001",
+            ),
         )
         assert order.provenance.source_document_id == "XSDD2611000001"
 
@@ -114,7 +143,8 @@ class TestEnvelopeShapes:
         plain = kingdee_invoice_to_canonical(fixture_bytes(SALESIC), received_at=received_at)
 
         assert nested.invoice.model_dump(exclude={"provenance"}) == plain.invoice.model_dump(
-            exclude={"provenance"})
+            exclude={"provenance"}
+        )
         assert nested.orders[0].lines == plain.orders[0].lines
 
     def test_problems_inside_a_double_encoded_string_point_into_it(
@@ -125,26 +155,43 @@ class TestEnvelopeShapes:
         document["data"] = encode(document["data"]).decode()
 
         assert [path for path, _ in _problems(encode(document), received_at)] == [
-            "/data/Model/FDOCUMENTSTATUS"]
+            "/data/Model/FDOCUMENTSTATUS"
+        ]
 
     def test_native_parameters_form_maps_an_ordinary_invoice(self, fixture_bytes, received_at):
         push = kingdee_invoice_to_canonical(
-            fixture_bytes("kingdee_native_salesoc.json"), received_at=received_at)
+            fixture_bytes("kingdee_native_salesoc.json"), received_at=received_at
+        )
         invoice = push.invoice
 
         assert invoice.kind is InvoiceKind.ORDINARY
         assert invoice.number == "26312000000000000042"
         assert invoice.issue_date == date(2026, 11, 21)
         assert invoice.due_date is None
-        assert invoice.seller == Party(name="江苏示例物流有限公司", uscc="9132050571358240X0",
-                                       role=PartyRole.SELLER, erp_code="200")
-        assert invoice.buyer == Party(name="苏州示例新材料有限公司", uscc="91320594794160355G",
-                                      role=PartyRole.BUYER, erp_code="CUST-0102")
+        assert invoice.seller == Party(
+            name="江苏示例物流有限公司",
+            uscc="9132050571358240X0",
+            role=PartyRole.SELLER,
+            erp_code="200",
+        )
+        assert invoice.buyer == Party(
+            name="苏州示例新材料有限公司",
+            uscc="91320594794160355G",
+            role=PartyRole.BUYER,
+            erp_code="CUST-0102",
+        )
         assert (invoice.amount.amount, invoice.tax.amount, invoice.total.amount) == (
-            Decimal("5000.00"), Decimal("300.00"), Decimal("5300.00"))
+            Decimal("5000.00"),
+            Decimal("300.00"),
+            Decimal("5300.00"),
+        )
         (line,) = invoice.lines
         assert (line.item_code, line.description, line.quantity, line.tax_rate) == (
-            "S0009", "仓储服务费", Decimal(10), Decimal("0.06"))
+            "S0009",
+            "仓储服务费",
+            Decimal(10),
+            Decimal("0.06"),
+        )
         assert invoice.order_numbers == ()
         assert push.orders == ()
         assert invoice.provenance.source_document_id == "XSPP2611000007"
@@ -158,15 +205,19 @@ class TestEnvelopeShapes:
         document["parameters"][1] = encode(payload).decode()
 
         assert _problems(encode(document), received_at) == [
-            ("/parameters/1/Model/FTAXREGISTERCODE",
-             "invalid 统一社会信用代码: check digit is 'A', expected 'G'")]
+            (
+                "/parameters/1/Model/FTAXREGISTERCODE",
+                "invalid 统一社会信用代码: check digit is 'A', expected 'G'",
+            )
+        ]
 
     def test_an_unknown_form_id_is_a_problem(self, fixture_json, encode, received_at):
         document = fixture_json(SALESIC)
         document["formid"] = "AR_receivable"
 
         assert _problems(encode(document), received_at) == [
-            ("/formid", "must be IV_SALESIC or IV_SALESOC")]
+            ("/formid", "must be IV_SALESIC or IV_SALESOC")
+        ]
 
 
 class TestMessyValues:
@@ -174,7 +225,8 @@ class TestMessyValues:
         self, fixture_bytes, received_at
     ):
         invoice = kingdee_invoice_to_canonical(
-            fixture_bytes("kingdee_messy.json"), received_at=received_at).invoice
+            fixture_bytes("kingdee_messy.json"), received_at=received_at
+        ).invoice
 
         assert invoice.amount.amount == Decimal("100000.00")
         assert invoice.tax.amount == Decimal("13000.00")
@@ -198,13 +250,23 @@ class TestMessyValues:
         pushed = kingdee_invoice_to_canonical(text.encode(encoding), received_at=received_at)
 
         assert pushed.invoice.model_dump(exclude={"provenance"}) == (
-            reference.invoice.model_dump(exclude={"provenance"}))
+            reference.invoice.model_dump(exclude={"provenance"})
+        )
         assert pushed.invoice.buyer.name == "上海示例制造股份有限公司（集团）"
 
-    @pytest.mark.parametrize("written", [
-        "2026-11-20", "2026-11-20 00:00:00", "2026-11-20T00:00:00", "2026-11-20T00:00:00.000",
-        "2026/11/20", "20261120", "2026年11月20日", "２０２６-１１-２０",
-    ])
+    @pytest.mark.parametrize(
+        "written",
+        [
+            "2026-11-20",
+            "2026-11-20 00:00:00",
+            "2026-11-20T00:00:00",
+            "2026-11-20T00:00:00.000",
+            "2026/11/20",
+            "20261120",
+            "2026年11月20日",
+            "２０２６-１１-２０",
+        ],
+    )
     def test_date_variants_are_accepted(self, fixture_json, encode, received_at, written):
         document = fixture_json(SALESIC)
         _model(document)["FINVOICEDATE"] = written
@@ -212,11 +274,19 @@ class TestMessyValues:
 
         assert invoice.issue_date == date(2026, 11, 20)
 
-    @pytest.mark.parametrize(("written", "expected"), [
-        (113000, "113000"), ("113000.00", "113000.00"), ("113,000.00", "113000.00"),
-        ("￥113,000.00", "113000.00"), ("¥113000", "113000"), ("113000.00元", "113000.00"),
-        ("１１３，０００．００", "113000.00"), (" 113000.00 ", "113000.00"),
-    ])
+    @pytest.mark.parametrize(
+        ("written", "expected"),
+        [
+            (113000, "113000"),
+            ("113000.00", "113000.00"),
+            ("113,000.00", "113000.00"),
+            ("￥113,000.00", "113000.00"),
+            ("¥113000", "113000"),
+            ("113000.00元", "113000.00"),
+            ("１１３，０００．００", "113000.00"),
+            (" 113000.00 ", "113000.00"),
+        ],
+    )
     def test_amount_variants_are_read_exactly(
         self, fixture_json, encode, received_at, written, expected
     ):
@@ -238,7 +308,8 @@ class TestMessyValues:
         _model(document)["FAFTERTOTALTAXFOR"] = written
 
         assert [p for p, _ in _problems(encode(document), received_at)] == [
-            "/data/Model/FAFTERTOTALTAXFOR"]
+            "/data/Model/FAFTERTOTALTAXFOR"
+        ]
 
 
 class TestStatusKindAndCurrency:
@@ -247,8 +318,11 @@ class TestStatusKindAndCurrency:
         _model(document)["FDOCUMENTSTATUS"] = "B"
 
         assert _problems(encode(document), received_at) == [
-            ("/data/Model/FDOCUMENTSTATUS",
-             "document status 'B' is not C (已审核): only audited invoices are accepted")]
+            (
+                "/data/Model/FDOCUMENTSTATUS",
+                "document status 'B' is not C (已审核): only audited invoices are accepted",
+            )
+        ]
 
     def test_a_red_letter_invoice_is_red_flushed(self, fixture_json, encode, received_at):
         document = fixture_json(SALESIC)
@@ -271,10 +345,17 @@ class TestStatusKindAndCurrency:
 
         assert invoice.status is InvoiceStatus.VOID
 
-    @pytest.mark.parametrize(("number", "iso"), [
-        ("PRE001", "CNY"), ("PRE002", "USD"), ("PRE003", "EUR"), ("PRE004", "JPY"),
-        ("PRE005", "HKD"), ("usd", "USD"),
-    ])
+    @pytest.mark.parametrize(
+        ("number", "iso"),
+        [
+            ("PRE001", "CNY"),
+            ("PRE002", "USD"),
+            ("PRE003", "EUR"),
+            ("PRE004", "JPY"),
+            ("PRE005", "HKD"),
+            ("usd", "USD"),
+        ],
+    )
     def test_kingdee_currency_numbers_become_iso_codes(
         self, fixture_json, encode, received_at, number, iso
     ):
@@ -290,7 +371,8 @@ class TestStatusKindAndCurrency:
         _model(document)["FCURRENCYID"] = {"FNumber": "PRE999"}
 
         assert [p for p, _ in _problems(encode(document), received_at)] == [
-            "/data/Model/FCURRENCYID"]
+            "/data/Model/FCURRENCYID"
+        ]
 
 
 class TestDueDateAndOrders:
@@ -303,9 +385,7 @@ class TestDueDateAndOrders:
 
         assert invoice.due_date == date(2027, 2, 18)
 
-    def test_due_date_falls_back_to_the_receivable_header(
-        self, fixture_json, encode, received_at
-    ):
+    def test_due_date_falls_back_to_the_receivable_header(self, fixture_json, encode, received_at):
         document = fixture_json(SALESIC)
         receivable = document["data"]["Related"]["AR_receivable"][0]
         del receivable["FEntityPlan"]
@@ -360,7 +440,8 @@ class TestReconciliation:
         assert problems[1].reason == "amount must not be negative on a blue invoice"
         assert problems[2].reason.startswith(
             "does not match the lines: the sum of FSALESICENTRY[*].FDETAILTAXAMOUNTFOR is "
-            "13158.10, the header says 13168.10")
+            "13158.10, the header says 13168.10"
+        )
         assert caught.value.source == "kingdee"
 
     def test_a_header_that_does_not_add_up_is_refused(self, fixture_json, encode, received_at):
@@ -369,9 +450,11 @@ class TestReconciliation:
 
         # one bad field, one problem: the lines are not compared with a total already refused
         assert _problems(encode(document), received_at) == [
-            ("/data/Model/FAFTERTOTALTAXFOR",
-             "amount + tax = 114461.20 does not equal the total 114461.50 (difference -0.30, "
-             "tolerance 0.01)"),
+            (
+                "/data/Model/FAFTERTOTALTAXFOR",
+                "amount + tax = 114461.20 does not equal the total 114461.50 (difference -0.30, "
+                "tolerance 0.01)",
+            ),
         ]
 
     def test_a_line_that_does_not_add_up_is_refused(self, fixture_json, encode, received_at):
@@ -391,7 +474,8 @@ class TestReconciliation:
 
         assert len(_problems(encode(document), received_at)) == 2
         invoice = kingdee_invoice_to_canonical(
-            encode(document), received_at=received_at, tolerance=Decimal("0.05")).invoice
+            encode(document), received_at=received_at, tolerance=Decimal("0.05")
+        ).invoice
         assert invoice.amount.amount == Decimal("101293.10")  # the header, never "fixed"
         assert invoice.lines[1].amount == Decimal("1293.05")
 
@@ -401,8 +485,9 @@ class TestReconciliation:
         document = fixture_json("kingdee_native_salesoc.json")
         payload = json.loads(document["parameters"][1], parse_float=Decimal)
         model = payload["Model"]
-        model.update(FHEADAUXPRICEFOR="5000.005", FTAXAMOUNTFOR="300.00",
-                     FAFTERTOTALTAXFOR="5300.005")
+        model.update(
+            FHEADAUXPRICEFOR="5000.005", FTAXAMOUNTFOR="300.00", FAFTERTOTALTAXFOR="5300.005"
+        )
         model["FSALESICENTRY"][0].update(FAMOUNTFOR="5000.005", FALLAMOUNTFOR="5300.005")
         document["parameters"][1] = encode(payload).decode()
         invoice = kingdee_invoice_to_canonical(encode(document), received_at=received_at).invoice
@@ -424,16 +509,16 @@ class TestReconciliation:
         assert "a canonical invoice must add up exactly" in problems[0][1]
 
     @pytest.mark.parametrize("total", [0, -100])
-    def test_a_blue_invoice_needs_a_positive_total(
-        self, fixture_json, encode, received_at, total
-    ):
+    def test_a_blue_invoice_needs_a_positive_total(self, fixture_json, encode, received_at, total):
         document = fixture_json(SALESIC)
         _model(document)["FAFTERTOTALTAXFOR"] = total
 
         problems = _problems(encode(document), received_at)
         assert problems[0][0] == "/data/Model/FAFTERTOTALTAXFOR"
-        assert problems[0][1] in ("total must not be zero",
-                                  "total must be positive on a blue invoice")
+        assert problems[0][1] in (
+            "total must not be zero",
+            "total must be positive on a blue invoice",
+        )
 
     def test_missing_parts_are_each_reported(self, fixture_json, encode, received_at):
         document = fixture_json(SALESIC)
