@@ -32,6 +32,7 @@ from mappings.erp import InvoicePush
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "Checker",
     "Figure",
     "InvoiceDraft",
     "Labels",
@@ -40,6 +41,7 @@ __all__ = [
     "Origin",
     "assemble",
     "check_tolerance",
+    "document_line",
     "fingerprint",
 ]
 
@@ -153,13 +155,14 @@ def assemble(
     tolerance: Decimal,
 ) -> InvoicePush:
     """Reconcile the drafts, raise every problem at once, or build the push."""
-    check = _Checker(problems, tolerance)
+    check = Checker(problems, tolerance)
     check.invoice(draft)
     for order in orders:
         check.order(order)
     if draft.seller and draft.buyer and draft.seller.uscc == draft.buyer.uscc:
-        problems.add(draft.buyer_path, "the buyer has the seller's 统一社会信用代码",
-                     draft.buyer.uscc)
+        problems.add(
+            draft.buyer_path, "the buyer has the seller's 统一社会信用代码", draft.buyer.uscc
+        )
     problems.raise_if_any(origin.source_system)
     try:
         return _build(origin, draft, orders)
@@ -181,7 +184,7 @@ def check_tolerance(problems: Problems, tolerance: object) -> Decimal:
     return DEFAULT_TOLERANCE
 
 
-class _Checker:
+class Checker:
     def __init__(self, problems: Problems, tolerance: Decimal) -> None:
         self.problems = problems
         self.tolerance = tolerance
@@ -198,13 +201,15 @@ class _Checker:
     def invoice(self, draft: InvoiceDraft) -> None:
         self._signs(draft)
         self._adds_up(draft.amount, draft.tax, draft.total, exact_at_fen=True)
-        self._lines(draft.lines, draft.lines_path, draft.labels, draft.amount, draft.tax,
-                    draft.total)
+        self._lines(
+            draft.lines, draft.lines_path, draft.labels, draft.amount, draft.tax, draft.total
+        )
 
     def order(self, order: OrderDraft) -> None:
         self._adds_up(order.amount, order.tax, order.total, exact_at_fen=False)
-        self._lines(order.lines, order.lines_path, order.labels, order.amount, order.tax,
-                    order.total)
+        self._lines(
+            order.lines, order.lines_path, order.labels, order.amount, order.tax, order.total
+        )
 
     def _signs(self, draft: InvoiceDraft) -> None:
         add = self.problems.add
@@ -225,15 +230,30 @@ class _Checker:
         a, t, s = values
         difference = a + t - s
         if abs(difference) > self.tolerance:
-            self.problems.add(total.path, f"amount + tax = {a + t} does not equal the total "
-                              f"{s} (difference {difference}, tolerance {self.tolerance})", s)
+            self.problems.add(
+                total.path,
+                f"amount + tax = {a + t} does not equal the total "
+                f"{s} (difference {difference}, tolerance {self.tolerance})",
+                s,
+            )
         elif exact_at_fen and fen(a) + fen(t) != fen(s):
-            self.problems.add(total.path, f"amount + tax = {a + t} is within tolerance of the "
-                              f"total {s}, but at the fen {fen(a)} + {fen(t)} != {fen(s)} and "
-                              "a canonical invoice must add up exactly", s)
+            self.problems.add(
+                total.path,
+                f"amount + tax = {a + t} is within tolerance of the "
+                f"total {s}, but at the fen {fen(a)} + {fen(t)} != {fen(s)} and "
+                "a canonical invoice must add up exactly",
+                s,
+            )
 
-    def _lines(self, lines: list[LineDraft] | None, path: str, labels: Labels,
-               amount: Figure, tax: Figure, total: Figure) -> None:
+    def _lines(
+        self,
+        lines: list[LineDraft] | None,
+        path: str,
+        labels: Labels,
+        amount: Figure,
+        tax: Figure,
+        total: Figure,
+    ) -> None:
         if lines is None:
             return
         if not lines:
@@ -253,11 +273,14 @@ class _Checker:
             stated, summed = values[0], sum(values[1:], Decimal(0))
             difference = stated - summed
             if abs(difference) > self.tolerance:
-                self.problems.add(header.path, f"does not match the lines: the sum of "
-                                  f"{labels.lines}[*].{key} is {summed}, the header says "
-                                  f"{stated} (difference {difference}, tolerance "
-                                  f"{self.tolerance})", stated)
-
+                self.problems.add(
+                    header.path,
+                    f"does not match the lines: the sum of "
+                    f"{labels.lines}[*].{key} is {summed}, the header says "
+                    f"{stated} (difference {difference}, tolerance "
+                    f"{self.tolerance})",
+                    stated,
+                )
 
 
 def _present(value: T | None) -> T:
@@ -270,7 +293,9 @@ def _money(figure: Figure, currency: str) -> Money:
     return Money(amount=fen(_present(figure.value)), currency=currency)
 
 
-def _line(draft: LineDraft, order_number: str) -> DocumentLine:
+def document_line(draft: LineDraft, order_number: str | None = None) -> DocumentLine:
+    """A line read without problems, amounts at the fen (prices and quantities keep their
+    digits); `order_number` overrides the line's own."""
     return DocumentLine(
         line_no=_present(draft.line_no),
         item_code=draft.item_code or "",
@@ -280,7 +305,7 @@ def _line(draft: LineDraft, order_number: str) -> DocumentLine:
         tax_rate=_present(draft.tax_rate),
         amount=fen(_present(draft.amount.value)),
         tax=fen(_present(draft.tax.value)),
-        order_number=order_number,
+        order_number=draft.order_number or "" if order_number is None else order_number,
     )
 
 
@@ -292,7 +317,7 @@ def _build(origin: Origin, draft: InvoiceDraft, orders: Sequence[OrderDraft]) ->
         fingerprint=origin.fingerprint,
         received_at=origin.received_at,
     )
-    lines = tuple(_line(d, d.order_number or "") for d in _present(draft.lines))
+    lines = tuple(document_line(d, d.order_number or "") for d in _present(draft.lines))
     buyer = _present(draft.buyer)
     invoice = Invoice(
         number=_present(draft.number),
@@ -307,29 +332,32 @@ def _build(origin: Origin, draft: InvoiceDraft, orders: Sequence[OrderDraft]) ->
         total=_money(draft.total, currency),
         status=_present(draft.status),
         lines=lines,
-        order_numbers=tuple(dict.fromkeys(line.order_number for line in lines
-                                          if line.order_number)),
+        order_numbers=tuple(
+            dict.fromkeys(line.order_number for line in lines if line.order_number)
+        ),
         provenance=provenance,
     )
     built = []
     for order in orders:
         number = _present(order.number)
-        order_lines = tuple(_line(d, number) for d in _present(order.lines))
+        order_lines = tuple(document_line(d, number) for d in _present(order.lines))
         total = order.total.value
         if total is None:
             total = sum((_present(d.total.value) for d in _present(order.lines)), Decimal(0))
-        built.append(PurchaseOrder(
-            number=number,
-            order_date=_present(order.order_date),
-            buyer=buyer if order.same_buyer else None,
-            buyer_code=order.buyer_code or "",
-            total=Money(amount=fen(total), currency=currency),
-            lines=order_lines,
-            provenance=Provenance(
-                source_system=origin.source_system,
-                source_document_id=number,
-                fingerprint=origin.fingerprint,
-                received_at=origin.received_at,
-            ),
-        ))
+        built.append(
+            PurchaseOrder(
+                number=number,
+                order_date=_present(order.order_date),
+                buyer=buyer if order.same_buyer else None,
+                buyer_code=order.buyer_code or "",
+                total=Money(amount=fen(total), currency=currency),
+                lines=order_lines,
+                provenance=Provenance(
+                    source_system=origin.source_system,
+                    source_document_id=number,
+                    fingerprint=origin.fingerprint,
+                    received_at=origin.received_at,
+                ),
+            )
+        )
     return InvoicePush(invoice=invoice, orders=tuple(built))

@@ -13,16 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from canonical import DocumentLine, Party, PartyRole
-from mappings._fields import MISSING, Node, Reader
-from mappings._invoice import Figure, LineDraft, OrderDraft, _Checker
-from mappings._problems import Problems, pointer
+from canonical import Party, PartyRole
+from mappings._fields import MISSING, Node, Reader, read_document
+from mappings._invoice import Checker, Figure, LineDraft, OrderDraft, check_tolerance, fingerprint
+from mappings._problems import Problems, pointer, require_aware
 from mappings._values import FOLD, fen
-from mappings.kingdee import _envelope
+from mappings.kingdee import save_envelope
 
 __all__ = [
     "SOURCE",
@@ -32,10 +32,10 @@ __all__ = [
     "ViewNode",
     "check_bill",
     "check_line_tax",
-    "document_line",
     "entries",
     "figure",
     "latest",
+    "map_save_body",
     "read_lines",
     "require_audited",
     "save_model",
@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 SOURCE = "kingdee"
 SNIFF_LIMIT = 512 * 1024
@@ -169,9 +170,56 @@ def entries(read: Reader, bill: Node, key: str, *, required: bool = True) -> lis
     return [bill.row(node) for node in rows] if isinstance(bill, SaveNode) else rows
 
 
+class FromBill(Protocol[T_co]):
+    def __call__(
+        self,
+        read: Reader,
+        bill: Node,
+        *,
+        body: Node | None,
+        fingerprint: str,
+        received_at: datetime,
+        tolerance: Decimal,
+    ) -> T_co | None: ...
+
+
+def map_save_body(
+    raw: bytes,
+    received_at: datetime,
+    tolerance: Decimal,
+    *,
+    source: str,
+    form_id: str,
+    from_bill: FromBill[T_co],
+) -> T_co:
+    """A Save body of `form_id` read by `from_bill`; MappingError listing every problem."""
+    problems = Problems()
+    read = Reader(problems)
+    require_aware(problems, "received_at", received_at)
+    tolerance = check_tolerance(problems, tolerance)
+    root = read_document(problems, raw, source, fold=True)
+    found = save_model(read, root, (form_id,))
+    if found is None:
+        problems.raise_if_any(source)
+        raise AssertionError("unreachable")  # save_model recorded why there is no Model
+    model, body = found
+    result = from_bill(
+        read,
+        model,
+        body=body,
+        fingerprint=fingerprint(raw),
+        received_at=received_at,
+        tolerance=tolerance,
+    )
+    problems.raise_if_any(source)
+    if result is None:
+        raise AssertionError("unreachable")  # None is only ever returned with a problem
+    return result
+
+
 def save_model(read: Reader, root: Node, forms: Iterable[str]) -> tuple[SaveNode, Node] | None:
     """(Model, the payload holding it) of a Save body whose form id is one of `forms`."""
-    formid, payload = _envelope(read, root)
+    formid, payload = save_envelope(read, root)
     form = read.text(formid, max_len=64)
     wanted = tuple(forms)
     if form is not None and form.upper() not in {f.upper() for f in wanted}:
@@ -313,21 +361,6 @@ def _ident(read: Reader, node: Node, *, max_len: int = 64) -> str | None:
     return folded
 
 
-def document_line(draft: LineDraft) -> DocumentLine:
-    """A line read without problems, at the fen (prices and quantities keep their digits)."""
-    return DocumentLine(
-        line_no=_present(draft.line_no),
-        item_code=draft.item_code or "",
-        description=draft.description or "",
-        quantity=_present(draft.quantity),
-        unit_price=_present(draft.unit_price),
-        tax_rate=_present(draft.tax_rate),
-        amount=fen(_present(draft.amount.value)),
-        tax=fen(_present(draft.tax.value)),
-        order_number=draft.order_number or "",
-    )
-
-
 def _present(value: T | None) -> T:
     if value is None:  # unreachable: a line is only built when nothing had a problem
         raise AssertionError("a field with no recorded problem is missing")
@@ -360,7 +393,7 @@ def check_bill(
     `exact_at_fen` also requires the header to add up once rounded to the fen, which a
     canonical receivable states as a rule.
     """
-    _Checker(problems, tolerance).order(draft)
+    Checker(problems, tolerance).order(draft)
     check_line_tax(problems, draft.lines or (), tolerance)
     a, t, s = draft.amount, draft.tax, draft.total
     if (

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from mappings._fields import Node, Reader
-from mappings._invoice import Figure, Labels, LineDraft, OrderDraft, _Checker
+from mappings._invoice import Checker, Figure, Labels, LineDraft, OrderDraft
 from mappings._problems import Problems
 from mappings._values import fen
 
@@ -166,7 +166,7 @@ def check_line_tax(problems: Problems, lines: Iterable[LineDraft], tolerance: De
 def check_order(problems: Problems, order: OrderDraft, tolerance: Decimal) -> None:
     """amount + tax = total on the header and every line, and Σ lines = header (as for orders)."""
     check_line_tax(problems, order.lines or (), tolerance)  # first: a bad tax is one problem
-    _Checker(problems, tolerance).order(order)
+    Checker(problems, tolerance).order(order)
 
 
 def flag(read: Reader, node: Node) -> bool | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mappings import (
     bank_soap,
     camt054,
+    cnaps,
     credit_pboc,
     credit_qcc,
     credit_tianyancha,
@@ -67,6 +68,7 @@ INBOUND_FORMATS: dict[str, InboundFormat] = {
         # banks and payment channels
         *pain002.INBOUND,
         *camt054.INBOUND,
+        *cnaps.INBOUND,
         *bank_soap.INBOUND,
         *ecny.INBOUND,
     )
@@ -78,6 +80,7 @@ OUTBOUND_FORMATS: dict[str, OutboundFormat] = {
     for f in (
         *pain001.OUTBOUND,
         *camt054.OUTBOUND,
+        *cnaps.OUTBOUND,
         *bank_soap.OUTBOUND,
         *ecny.OUTBOUND,
         *zhongdeng.OUTBOUND,

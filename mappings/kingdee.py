@@ -30,7 +30,14 @@ from mappings._sniff import head_text, json_mentions
 from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
 
-__all__ = ["INBOUND", "KINGDEE_CURRENCIES", "kingdee_invoice_to_canonical"]
+__all__ = [
+    "INBOUND",
+    "KINGDEE_CURRENCIES",
+    "bill_status",
+    "kingdee_currency",
+    "kingdee_invoice_to_canonical",
+    "save_envelope",
+]
 
 SOURCE = "kingdee"
 KINGDEE_CURRENCIES = {
@@ -60,7 +67,7 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
     require_aware(problems, "received_at", received_at)
     tolerance = check_tolerance(problems, tolerance)
     root = read_document(problems, raw, SOURCE, fold=True)
-    formid, payload = _envelope(read, root)
+    formid, payload = save_envelope(read, root)
     kind = None
     form = read.text(formid, max_len=64)
     if form is not None:
@@ -75,7 +82,7 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
     seller_org = read.object(body.get("SellerOrg"))
     related = read.object(body.get("Related"), required=False)
 
-    status, blue = _status(read, model)
+    status, blue = bill_status(read, model)
     number, code = tax_invoice_key(
         read, model.first("FIVNUMBER", "FINVOICENO"), model.get("FIVCODE")
     )
@@ -99,7 +106,7 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
         seller=seller,
         buyer=buyer,
         buyer_path=buyer_uscc.path,
-        currency=_currency(read, model.get("FCURRENCYID")),
+        currency=kingdee_currency(read, model.get("FCURRENCYID")),
         amount=_figure(read, model.get("FHEADAUXPRICEFOR")),
         tax=_figure(read, model.get("FTAXAMOUNTFOR")),
         total=_figure(read, model.get("FAFTERTOTALTAXFOR")),
@@ -117,7 +124,7 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
     return assemble(problems, origin, draft, orders, tolerance)
 
 
-def _envelope(read: Reader, root: Node) -> tuple[Node, Node | None]:
+def save_envelope(read: Reader, root: Node) -> tuple[Node, Node | None]:
     """(form id, payload) from `{"formid", "data"}` or the native `{"parameters": [...]}`."""
     parameters = root.get("parameters")
     if parameters.missing:
@@ -131,7 +138,7 @@ def _envelope(read: Reader, root: Node) -> tuple[Node, Node | None]:
     return items[0], items[1]
 
 
-def _status(read: Reader, model: Node) -> tuple[InvoiceStatus | None, bool]:
+def bill_status(read: Reader, model: Node) -> tuple[InvoiceStatus | None, bool]:
     """(status, is_blue): only 已审核 documents; red unless FRedBlue is 0; void if cancelled B."""
     node = model.get("FDOCUMENTSTATUS")
     document_status = read.text(node, max_len=8)
@@ -152,7 +159,7 @@ def _status(read: Reader, model: Node) -> tuple[InvoiceStatus | None, bool]:
     return (InvoiceStatus.NORMAL if blue else InvoiceStatus.RED_FLUSHED), blue
 
 
-def _currency(read: Reader, node: Node) -> str | None:
+def kingdee_currency(read: Reader, node: Node) -> str | None:
     if node.blank:
         return "CNY"  # K/3 always sends it; an invoice without one is in the book currency
     code = read.code(node, required=True)

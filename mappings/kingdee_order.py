@@ -18,30 +18,28 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from canonical import Money, PartyRole, Provenance, PurchaseOrder
-from mappings._fields import Node, Reader, read_document
+from mappings._fields import Node, Reader
 from mappings._invoice import (
     DEFAULT_TOLERANCE,
     Labels,
     OrderDraft,
-    check_tolerance,
-    fingerprint,
+    document_line,
 )
 from mappings._kingdee_common import (
     SOURCE,
     LineKeys,
     check_bill,
-    document_line,
     figure,
+    map_save_body,
     read_lines,
     require_audited,
-    save_model,
     side_party,
     sniff_save,
 )
-from mappings._problems import Problems, guarded, require_aware
+from mappings._problems import guarded
 from mappings._values import fen
 from mappings.catalogue import InboundFormat
-from mappings.kingdee import _currency
+from mappings.kingdee import kingdee_currency
 
 __all__ = ["INBOUND", "ORDER_LINES", "kingdee_order_to_canonical", "order_from_bill"]
 
@@ -65,32 +63,12 @@ def kingdee_order_to_canonical(
     raw: bytes, *, received_at: datetime, tolerance: Decimal = DEFAULT_TOLERANCE
 ) -> PurchaseOrder:
     """Map a SAL_SaleOrder Save body; raise MappingError listing every problem."""
-    return guarded(SOURCE, lambda: _map(raw, received_at, tolerance))
-
-
-def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> PurchaseOrder:
-    problems = Problems()
-    read = Reader(problems)
-    require_aware(problems, "received_at", received_at)
-    tolerance = check_tolerance(problems, tolerance)
-    root = read_document(problems, raw, SOURCE, fold=True)
-    found = save_model(read, root, (FORM_ID,))
-    if found is None:
-        problems.raise_if_any(SOURCE)
-        raise AssertionError("unreachable")  # save_model recorded why there is no Model
-    model, body = found
-    order = order_from_bill(
-        read,
-        model,
-        body=body,
-        fingerprint=fingerprint(raw),
-        received_at=received_at,
-        tolerance=tolerance,
+    return guarded(
+        SOURCE,
+        lambda: map_save_body(
+            raw, received_at, tolerance, source=SOURCE, form_id=FORM_ID, from_bill=order_from_bill
+        ),
     )
-    problems.raise_if_any(SOURCE)
-    if order is None:
-        raise AssertionError("unreachable")  # no order is only ever returned with a problem
-    return order
 
 
 def order_from_bill(
@@ -108,7 +86,9 @@ def order_from_bill(
     require_audited(read, bill, what="sales orders")
     number = read.text(bill.get("FBillNo"), max_len=64)
     order_date = read.date(bill.get("FDate"))
-    currency = _currency(read, bill.first("FSaleOrderFinance.FSettleCurrId", "FSettleCurrId"))
+    currency = kingdee_currency(
+        read, bill.first("FSaleOrderFinance.FSettleCurrId", "FSettleCurrId")
+    )
     customer = bill.get("FCustId")
     buyer_code = read.code(customer, required=True)
     buyer = side_party(read, body, "Customer", PartyRole.BUYER, buyer_code, customer.path)

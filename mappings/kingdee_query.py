@@ -22,11 +22,11 @@ from canonical import InvoiceKind, Party, PartyRole, PurchaseOrder, ReceivableBi
 from mappings._fields import Node, Reader, read_document, tax_invoice_key
 from mappings._invoice import (
     DEFAULT_TOLERANCE,
+    Checker,
     Figure,
     InvoiceDraft,
     Labels,
     Origin,
-    _Checker,
     assemble,
     check_tolerance,
     fingerprint,
@@ -44,7 +44,7 @@ from mappings._kingdee_common import (
 from mappings._problems import Problems, guarded, pointer, require_aware
 from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
-from mappings.kingdee import _currency, _status
+from mappings.kingdee import bill_status, kingdee_currency
 from mappings.kingdee_order import order_from_bill
 from mappings.kingdee_receivable import receivable_from_bill
 
@@ -278,7 +278,7 @@ class _Context:
 
     def _invoice(self, form: str, bill: Node) -> InvoiceDraft:
         read = self.read
-        status, blue = _status(read, bill)
+        status, blue = bill_status(read, bill)
         number, code = tax_invoice_key(
             read, bill.first("FIVNUMBER", "FINVOICENO"), bill.get("FIVCODE")
         )
@@ -306,7 +306,7 @@ class _Context:
             seller=self.seller,
             buyer=buyer,
             buyer_path=buyer_uscc.path,
-            currency=_currency(read, bill.get("FCURRENCYID")),
+            currency=kingdee_currency(read, bill.get("FCURRENCYID")),
             amount=_figure(read, bill.get("FHEADAUXPRICEFOR")),
             tax=_figure(read, bill.get("FTAXAMOUNTFOR")),
             total=_figure(read, bill.get("FAFTERTOTALTAXFOR")),
@@ -314,7 +314,7 @@ class _Context:
             lines_path=bill.get("FSALESICENTRY").path,
             labels=_INVOICE_LABELS,
         )
-        _Checker(self.problems, self.tolerance).invoice(draft)
+        Checker(self.problems, self.tolerance).invoice(draft)
         self.invoices.append(
             (
                 draft,

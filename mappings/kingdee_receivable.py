@@ -21,33 +21,31 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from canonical import Instalment, Money, PartyRole, Provenance, ReceivableBill
-from mappings._fields import Node, Reader, read_document
+from mappings._fields import Node, Reader
 from mappings._invoice import (
     DEFAULT_TOLERANCE,
     Figure,
     Labels,
     OrderDraft,
-    check_tolerance,
-    fingerprint,
+    document_line,
 )
 from mappings._kingdee_common import (
     SOURCE,
     LineKeys,
     check_bill,
-    document_line,
     entries,
     figure,
     latest,
+    map_save_body,
     read_lines,
     require_audited,
-    save_model,
     side_party,
     sniff_save,
 )
-from mappings._problems import Problems, guarded, require_aware
+from mappings._problems import guarded
 from mappings._values import fen
 from mappings.catalogue import InboundFormat
-from mappings.kingdee import _currency
+from mappings.kingdee import kingdee_currency
 
 __all__ = ["INBOUND", "RECEIVABLE_LINES", "kingdee_receivable_to_canonical", "receivable_from_bill"]
 
@@ -73,32 +71,17 @@ def kingdee_receivable_to_canonical(
     raw: bytes, *, received_at: datetime, tolerance: Decimal = DEFAULT_TOLERANCE
 ) -> ReceivableBill:
     """Map an AR_receivable Save body; raise MappingError listing every problem."""
-    return guarded(SOURCE, lambda: _map(raw, received_at, tolerance))
-
-
-def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> ReceivableBill:
-    problems = Problems()
-    read = Reader(problems)
-    require_aware(problems, "received_at", received_at)
-    tolerance = check_tolerance(problems, tolerance)
-    root = read_document(problems, raw, SOURCE, fold=True)
-    found = save_model(read, root, (FORM_ID,))
-    if found is None:
-        problems.raise_if_any(SOURCE)
-        raise AssertionError("unreachable")  # save_model recorded why there is no Model
-    model, body = found
-    bill = receivable_from_bill(
-        read,
-        model,
-        body=body,
-        fingerprint=fingerprint(raw),
-        received_at=received_at,
-        tolerance=tolerance,
+    return guarded(
+        SOURCE,
+        lambda: map_save_body(
+            raw,
+            received_at,
+            tolerance,
+            source=SOURCE,
+            form_id=FORM_ID,
+            from_bill=receivable_from_bill,
+        ),
     )
-    problems.raise_if_any(SOURCE)
-    if bill is None:
-        raise AssertionError("unreachable")  # no bill is only ever returned with a problem
-    return bill
 
 
 def receivable_from_bill(
@@ -116,7 +99,7 @@ def receivable_from_bill(
     require_audited(read, bill, what="receivables")
     number = read.text(bill.get("FBillNo"), max_len=64)
     bill_date = read.date(bill.get("FDATE"))
-    currency = _currency(read, bill.get("FCURRENCYID"))
+    currency = kingdee_currency(read, bill.get("FCURRENCYID"))
     buyer_node, seller_node = bill.get("FCUSTOMERID"), bill.get("FSETTLEORGID")
     buyer_code = read.code(buyer_node, required=True)
     seller_code = read.code(seller_node)

@@ -30,7 +30,14 @@ from mappings._yonyou_common import inner, sniff_json
 from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
 
-__all__ = ["INBOUND", "yonyou_invoice_to_canonical"]
+__all__ = [
+    "INBOUND",
+    "invoice_kind",
+    "invoice_status",
+    "seller_of",
+    "yonbip_currency",
+    "yonyou_invoice_to_canonical",
+]
 
 SOURCE = "yonyou"
 _SPECIAL = frozenset({"1", "9", "10", "12"})
@@ -62,18 +69,18 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
         problems.raise_if_any(SOURCE)
         raise AssertionError("unreachable")  # _envelope recorded why there is no data
 
-    status, blue = _status(read, data)
+    status, blue = invoice_status(read, data)
     number, code = tax_invoice_key(read, data.get("einvoiceHm"), data.get("einvoiceNo"))
     buyer_id = read.text(data.first("invAgentId", "agentId"), required=False, max_len=64)
     buyer_uscc = data.get("invAgentTaxNo")
     buyer = read.party(data.first("invAgentName", "agentName"), buyer_uscc, PartyRole.BUYER,
                        buyer_id or "")
-    seller = _seller(read, data, org)
+    seller = seller_of(read, data, org)
     lines_node = data.first(*_LINES)
     draft = InvoiceDraft(
         number=number,
         code=code,
-        kind=_kind(read, data.get("invoiceType")),
+        kind=invoice_kind(read, data.get("invoiceType")),
         status=status,
         blue=blue,
         issue_date=read.date(data.get("vouchdate")),
@@ -81,7 +88,7 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
         seller=seller,
         buyer=buyer,
         buyer_path=buyer_uscc.path,
-        currency=_currency(read, data.first("currency_code", "currency")),
+        currency=yonbip_currency(read, data.first("currency_code", "currency")),
         amount=_money(read, data.get("oriMoney")),
         tax=_money(read, data.get("oriTax")),
         total=_money(read, data.get("oriSum")),
@@ -114,7 +121,7 @@ def _envelope(read: Reader, root: Node) -> tuple[Node | None, Node | None, Node 
     return None, None, None
 
 
-def _seller(read: Reader, data: Node, org: Node | None) -> Party | None:
+def seller_of(read: Reader, data: Node, org: Node | None) -> Party | None:
     """The seller from the `org` block: name (else data.orgName), taxNo, code (else orgId)."""
     if org is None:
         read.problems.add("/org", "is required: the seller's 统一社会信用代码 (org.taxNo) comes "
@@ -128,7 +135,7 @@ def _seller(read: Reader, data: Node, org: Node | None) -> Party | None:
     return read.party(name, org.get("taxNo"), PartyRole.SELLER, code or "")
 
 
-def _status(read: Reader, data: Node) -> tuple[InvoiceStatus | None, bool]:
+def invoice_status(read: Reader, data: Node) -> tuple[InvoiceStatus | None, bool]:
     """(status, is_blue) from invDirection (1 red, 2 blue) and businessState (2 issued)."""
     direction_node = data.get("invDirection")
     direction = "2" if direction_node.blank else read.text(direction_node, max_len=4)
@@ -152,7 +159,7 @@ def _status(read: Reader, data: Node) -> tuple[InvoiceStatus | None, bool]:
     return status, blue
 
 
-def _kind(read: Reader, node: Node) -> InvoiceKind | None:
+def invoice_kind(read: Reader, node: Node) -> InvoiceKind | None:
     value = read.text(node, max_len=4)
     if value in _SPECIAL:
         return InvoiceKind.SPECIAL
@@ -164,7 +171,7 @@ def _kind(read: Reader, node: Node) -> InvoiceKind | None:
     return None
 
 
-def _currency(read: Reader, node: Node) -> str | None:
+def yonbip_currency(read: Reader, node: Node) -> str | None:
     if node.blank:
         return "CNY"
     code = read.text(node, max_len=8)

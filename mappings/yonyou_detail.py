@@ -40,7 +40,7 @@ from mappings._yonyou_common import (
 )
 from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
-from mappings.yonyou import _currency, _kind, _seller, _status
+from mappings.yonyou import invoice_kind, invoice_status, seller_of, yonbip_currency
 
 __all__ = ["INBOUND", "yonbip_invoice_detail_to_canonical"]
 
@@ -78,11 +78,11 @@ def _map(
         raise AssertionError("unreachable")  # answer_data / object recorded why
     org = read.object(root.get("org"), required=False)
     if seller is None:
-        seller = _seller(read, data, org)
+        seller = seller_of(read, data, org)
     elif seller.role is not PartyRole.SELLER:
         seller = seller.model_copy(update={"role": PartyRole.SELLER})
 
-    status, blue = _status(read, data)
+    status, blue = invoice_status(read, data)
     number, code = tax_invoice_key(read, data.get("einvoiceHm"), data.get("einvoiceNo"))
     buyer_id = ident(read, data.first("invAgentId", "agentId"))
     buyer_uscc = data.get("invAgentTaxNo")
@@ -94,7 +94,7 @@ def _map(
     draft = InvoiceDraft(
         number=number,
         code=code,
-        kind=_kind(read, data.get("invoiceType")),
+        kind=invoice_kind(read, data.get("invoiceType")),
         status=status,
         blue=blue,
         issue_date=read.date(data.get("vouchdate")),
@@ -102,7 +102,7 @@ def _map(
         seller=seller,
         buyer=buyer,
         buyer_path=buyer_uscc.path,
-        currency=_currency(read, data.first("currency_code", "currency")),
+        currency=yonbip_currency(read, data.first("currency_code", "currency")),
         amount=money(read, data.get("oriMoney")),
         tax=money(read, data.get("oriTax")),
         total=money(read, data.get("oriSum")),

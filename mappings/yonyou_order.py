@@ -24,8 +24,8 @@ from mappings._invoice import (
     DEFAULT_TOLERANCE,
     Labels,
     OrderDraft,
-    _line,
     check_tolerance,
+    document_line,
     fingerprint,
 )
 from mappings._problems import Problems, guarded, require_aware
@@ -129,7 +129,7 @@ def _build(draft: OrderDraft, code: str, digest: str, received_at: datetime) -> 
         order_date=draft.order_date,
         buyer_code=draft.buyer_code or "",
         total=Money(amount=fen(total), currency=code),
-        lines=tuple(_line(d, number) for d in lines),
+        lines=tuple(document_line(d, number) for d in lines),
         provenance=Provenance(
             source_system=SOURCE,
             source_document_id=number,

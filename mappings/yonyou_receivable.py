@@ -38,8 +38,8 @@ from mappings._invoice import (
     Labels,
     LineDraft,
     OrderDraft,
-    _line,
     check_tolerance,
+    document_line,
     fingerprint,
 )
 from mappings._problems import Problems, guarded, require_aware
@@ -385,7 +385,7 @@ def _check(problems: Problems, bill: _Bill, tolerance: Decimal) -> None:
 
 def _build(bill: _Bill, source: str, digest: str, received_at: datetime) -> ReceivableBill:
     currency_code = bill.currency or "CNY"
-    lines = tuple(_line(draft, draft.order_number or "") for draft in bill.lines or ())
+    lines = tuple(document_line(draft, draft.order_number or "") for draft in bill.lines or ())
     amount, tax = bill.amount.value, bill.tax.value
     if (amount is None or tax is None) and bill.lines:
         amount = sum((d.amount.value or Decimal(0) for d in bill.lines), Decimal(0))

@@ -16,7 +16,7 @@ DOCUMENTS = sorted(
     for p in FIXTURES.rglob("*")
     if p.is_file()
     and not p.name.endswith(".expected.json")
-    and p.suffix in {".json", ".xml"}
+    and p.suffix in {".json", ".xml", ".txt"}
     and p.name not in HOSTILE
 )
 

@@ -38,4 +38,5 @@ def test_mappings_import_only_canonical_the_standard_library_and_two_libraries()
 
 def test_the_schemas_ship_inside_the_package():
     shipped = {p.name for p in (PACKAGE / "schemas").glob("*.xsd")}
-    assert {"pain.001.001.09.xsd", "pain.002.001.10.xsd", "camt.054.001.08.xsd"} <= shipped
+    assert {"pain.001.001.09.xsd", "pain.002.001.10.xsd", "camt.054.001.08.xsd",
+            "pacs.008.001.02.xsd"} <= shipped
