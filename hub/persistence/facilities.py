@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import BankAccount, Money, Party, PartyRole, ReservationState
 from hub.persistence.money import from_fen, to_fen
+from hub.persistence.sql import execute_many
 from hub.persistence.tables import FacilityRow, ReservationRow, table_of
 from routes.ports import Clock, Facility, ReserveOutcome
 
@@ -179,7 +180,8 @@ class SqlFacilityRepository:
         """Write back the facilities and reservations this unit of work changed."""
         lines = [(seller, line) for seller, line in self._lines.items() if line and line.dirty]
         if lines:
-            await self._session.execute(
+            await execute_many(
+                self._session,
                 _SET_FIGURES,
                 [
                     {
@@ -196,7 +198,8 @@ class SqlFacilityRepository:
         new = [(r, h) for r, h in self._held.items() if h and h.dirty and h.new]
         changed = [(r, h) for r, h in self._held.items() if h and h.dirty and not h.new]
         if new:
-            await self._session.execute(
+            await execute_many(
+                self._session,
                 _INSERT_RESERVATION,
                 [
                     {
@@ -210,7 +213,8 @@ class SqlFacilityRepository:
                 ],
             )
         if changed:
-            await self._session.execute(
+            await execute_many(
+                self._session,
                 _SET_RESERVATION_STATE,
                 [
                     {"b_request": request_id, "state": held.state, "updated_at": now}

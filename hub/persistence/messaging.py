@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import Envelope
+from hub.persistence.sql import execute_many
 from hub.persistence.tables import DeadLetterRow, InboxRow, OutboxRow, table_of
 from hub.transport.base import Outgoing
 from routes.ports import Clock
@@ -47,7 +48,8 @@ class SqlInbox:
         if not message_ids:
             return
         now = self._clock()
-        await self._session.execute(
+        await execute_many(
+            self._session,
             _INSERT_INBOX,
             [{"consumer": consumer, "message_id": m, "processed_at": now} for m in message_ids],
         )
@@ -77,7 +79,8 @@ class SqlOutbox:
         if not messages:
             return
         now = self._clock()
-        await self._session.execute(
+        await execute_many(
+            self._session,
             _INSERT_OUTBOX,
             [
                 {

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import DisbursementInstruction, Money, PaymentResult, PaymentStatus, Registration
 from hub.persistence.money import from_fen, to_fen
-from hub.persistence.sql import insert_ignoring_duplicates
+from hub.persistence.sql import execute_many, insert_ignoring_duplicates
 from hub.persistence.tables import DisbursementRow, RegistrationRow, table_of
 from routes.ports import Clock
 
@@ -67,8 +67,8 @@ class SqlRegistrationRepository:
     async def flush(self) -> None:
         new, self._new = self._new, []
         if new:
-            await self._session.execute(
-                insert_ignoring_duplicates(self._session, _registrations), new
+            await execute_many(
+                self._session, insert_ignoring_duplicates(self._session, _registrations), new
             )
 
     def forget(self) -> None:
@@ -145,11 +145,11 @@ class SqlDisbursementRepository:
         new, self._new = self._new, []
         results, self._results = self._results, []
         if new:
-            await self._session.execute(
-                insert_ignoring_duplicates(self._session, _disbursements), new
+            await execute_many(
+                self._session, insert_ignoring_duplicates(self._session, _disbursements), new
             )
         if results:
-            await self._session.execute(_SET_RESULT, results)
+            await execute_many(self._session, _SET_RESULT, results)
 
     def forget(self) -> None:
         self._known.clear()

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import FinancingRequest, FinancingState, IllegalTransition
 from hub.persistence.money import to_fen
+from hub.persistence.sql import execute_many
 from hub.persistence.tables import RequestEventRow, RequestRow, table_of
 from routes.ports import Clock, RequestRecord
 
@@ -98,7 +99,7 @@ class SqlRequestRepository:
             self._states[request.id] = (FinancingState.SUBMITTED, None)
             self._event(request.id, FinancingState.SUBMITTED, None, None, now)
         if rows:
-            await self._session.execute(_INSERT_REQUESTS, rows)
+            await execute_many(self._session, _INSERT_REQUESTS, rows)
         return created
 
     async def get(self, request_id: str) -> RequestRecord:
@@ -188,12 +189,12 @@ class SqlRequestRepository:
         if updates:
             # One UPDATE per step, in order, so a request moved twice in one batch lands on its
             # last state; each is guarded by the state it moved from.
-            result = await self._session.execute(_UPDATE_STATE, updates)
+            changed = await execute_many(self._session, _UPDATE_STATE, updates)
             dialect = self._session.get_bind().dialect
-            if dialect.supports_sane_multi_rowcount and result.rowcount != len(updates):  # type: ignore[attr-defined]
+            if dialect.supports_sane_multi_rowcount and changed != len(updates):
                 raise IllegalTransition("financing", "concurrently changed", "?")
         if events:
-            await self._session.execute(_INSERT_EVENTS, events)
+            await execute_many(self._session, _INSERT_EVENTS, events)
 
     def forget(self) -> None:
         """Drop what was read and queued (after a rollback)."""
