@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, String, Table, Text
@@ -103,8 +104,10 @@ def _plan(statement: UpdateBase, keys: tuple[str, ...]) -> _Plan | None:
     return plan
 
 
+@lru_cache(maxsize=256)
 def _sqlite_timestamp(moment: datetime) -> str:
-    """What SQLAlchemy stores for a UtcDateTime on SQLite (UTC, always with microseconds)."""
+    """What SQLAlchemy stores for a UtcDateTime on SQLite (UTC, always with microseconds);
+    remembered, since a batch stamps all its rows with one clock reading."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are not stored")
     utc = moment.astimezone(UTC)
