@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import Envelope
@@ -17,7 +17,12 @@ from routes.ports import Clock
 
 __all__ = ["DeadLetter", "SqlDeadLetters", "SqlInbox", "SqlOutbox"]
 
-_INSERT_INBOX = insert(table_of(InboxRow))
+_inbox = table_of(InboxRow)
+_INSERT_INBOX = insert(_inbox)
+_SEEN = select(_inbox.c.message_id).where(
+    _inbox.c.consumer == bindparam("b_consumer"),
+    _inbox.c.message_id.in_(bindparam("b_ids", expanding=True)),
+)
 _INSERT_OUTBOX = insert(table_of(OutboxRow))
 
 
@@ -32,12 +37,8 @@ class SqlInbox:
         ids = list(message_ids)
         if not ids:
             return set()
-        rows = await self._session.scalars(
-            select(InboxRow.message_id).where(
-                InboxRow.consumer == consumer, InboxRow.message_id.in_(ids)
-            )
-        )
-        return set(rows)
+        rows = await self._session.execute(_SEEN, {"b_consumer": consumer, "b_ids": ids})
+        return {row[0] for row in rows}
 
     async def claim(self, consumer: str, message_id: str) -> None:
         """Record the message as handled; a duplicate raises IntegrityError (run in a savepoint)."""

@@ -26,6 +26,12 @@ from routes.ports import Clock, RequestRecord
 __all__ = ["Cause", "HistoryEntry", "SqlRequestRepository"]
 
 _requests = table_of(RequestRow)
+_PRELOAD = (
+    select(_requests.c.id, _requests.c.state, _requests.c.reason, _requests.c.seller_uscc)
+    .where(_requests.c.id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(_requests.c.id)
+)
+_PRELOAD_LOCKED = _PRELOAD.with_for_update()
 _events = table_of(RequestEventRow)
 
 _INSERT_EVENTS = insert(_events)
@@ -123,15 +129,9 @@ class SqlRequestRepository:
         ids = sorted(set(request_ids) - self._states.keys())
         if not ids:
             return set()
-        query = (
-            select(_requests.c.id, _requests.c.state, _requests.c.reason, _requests.c.seller_uscc)
-            .where(_requests.c.id.in_(ids))
-            .order_by(_requests.c.id)
-        )
-        if self._lock_rows:
-            query = query.with_for_update()
+        query = _PRELOAD_LOCKED if self._lock_rows else _PRELOAD
         sellers: set[str] = set()
-        for row in await self._session.execute(query):
+        for row in await self._session.execute(query, {"b_ids": ids}):
             self._states[row.id] = (FinancingState(row.state), row.reason)
             sellers.add(row.seller_uscc)
         return sellers
