@@ -21,6 +21,7 @@ from connectors.registry import HttpRegistryGateway
 from hub.config import Settings
 from hub.housekeeping import Housekeeper
 from hub.intake import Intake
+from hub.mapping_pool import MappingPool
 from hub.persistence import Database, UnitOfWorkFactory
 from hub.runtime.consumer import RouteConsumer
 from hub.runtime.relay import OutboxRelay
@@ -57,7 +58,8 @@ class Hub:
         self.clock = clock
         self.database = Database(settings.database_url)
         self.units = UnitOfWorkFactory(self.database, clock)
-        self.intake = Intake(self.units)
+        workers = settings.ingress_workers
+        self.intake = Intake(self.units, mapping=MappingPool(workers) if workers else None)
         self.transport = transport or make_transport(settings, self._undelivered)
         timeout = httpx.Timeout(settings.http_timeout, connect=DEFAULT_TIMEOUT.connect)
         pool = settings.http_connections
@@ -108,6 +110,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.database.upgrade()
+        await self.intake.start()
         for consumer in self.consumers:
             self.transport.subscribe(
                 consumer.route.topic,

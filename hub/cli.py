@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli_mapping import bench_map_command, map_command, render_command
-from hub.config import Settings
+from hub.config import Settings, serving_defaults
 
 __all__ = ["app"]
 
@@ -99,7 +99,7 @@ def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def _settings(database_url: str | None = None, **overrides: Any) -> Settings:
-    return Settings.from_env(database_url=database_url, **overrides)
+    return Settings.from_env(database_url=database_url, **{**serving_defaults(), **overrides})
 
 
 def _logging(verbose: bool) -> None:
@@ -461,7 +461,7 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite+aiosqlite:///{DEMO_DATABASE}"
-    settings = Settings.from_env(database_url=database_url)
+    settings = Settings.from_env(None, database_url=database_url, **serving_defaults())
     settings = Settings(**{**settings.__dict__, "broker_url": broker})
     console.print(
         f"FactorHub demo: {count} invoices, transport {settings.transport}, database {database_url}"
@@ -509,7 +509,8 @@ def bench_pipeline_command(
         f"pipeline {result.transport}: {result.count} invoices in {result.seconds:.2f} s = "
         f"[bold]{result.per_second:.0f} invoices/s[/bold]; latency p50 {result.p50_ms:.0f} ms, "
         f"p99 {result.p99_ms:.0f} ms; disbursed {result.disbursed}, "
-        f"dead-lettered {result.dead_lettered}"
+        f"dead-lettered {result.dead_lettered}; hub process CPU "
+        f"{result.cpu_us_per_invoice:.0f} µs per invoice"
     )
 
 
@@ -580,7 +581,8 @@ def _bench_settings(name: str, database_url: str | None, broker: str | None) -> 
         path = Path("var/bench") / f"{name}-{int(time.time())}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite+aiosqlite:///{path}"
-    return replace(Settings.from_env(database_url=database_url), broker_url=broker)
+    settings = Settings.from_env(None, database_url=database_url, **serving_defaults())
+    return replace(settings, broker_url=broker)
 
 
 def _require_broker(transport: str) -> None:

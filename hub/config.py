@@ -9,6 +9,10 @@
 | FACTORHUB_TENANT | tenant of ERP pushes without credentials | default |
 | FACTORHUB_MAX_BODY_BYTES | largest accepted request body | 5242880 |
 | FACTORHUB_HTTP_TIMEOUT | seconds for one outbound call | 10 |
+| FACTORHUB_INGRESS_WORKERS | processes mapping ERP pushes (0: in-process) | see below |
+
+FACTORHUB_INGRESS_WORKERS defaults to 1 for `serve`, `demo` and `bench` on a machine with two or
+more cores, and to 0 otherwise (tests, one-off commands).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from urllib.parse import urlsplit
 from canonical import ConfigurationError
 from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings", "TransportKind"]
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "TransportKind", "serving_defaults"]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/factorhub.db"
 TransportKind = Literal["embedded", "kafka", "rabbitmq"]
@@ -44,6 +48,8 @@ class Settings:
     broker_namespace: str = ""
     """Prefix of every topic, exchange and queue the hub uses: several hubs (or a benchmark
     beside a running hub) can share one broker without reading each other's messages."""
+    ingress_workers: int = 0
+    """Worker processes that map ERP pushes (0: map in the hub's own process)."""
     http_connections: int = 16
     """Connections per partner, and calls in flight per route. httpcore scans every pooled
     connection on each request, so a big pool costs more CPU than it saves in waiting."""
@@ -62,6 +68,7 @@ class Settings:
             http_connections=_int(env, "FACTORHUB_HTTP_CONNECTIONS", cls.http_connections),
             broker_namespace=env.get("FACTORHUB_BROKER_NAMESPACE", ""),
             retention_days=float(env.get("FACTORHUB_RETENTION_DAYS", cls.retention_days)),
+            ingress_workers=_int(env, "FACTORHUB_INGRESS_WORKERS", cls.ingress_workers),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
@@ -88,6 +95,15 @@ class Settings:
             f"Settings(transport={self.transport!r}, database={_redact(self.database_url)!r}, "
             f"broker={_redact(self.broker_url or '')!r})"
         )
+
+
+def serving_defaults(env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """What the long-running commands add to the defaults: a mapping worker when the machine
+    has a core to spare (the environment still decides when it says)."""
+    env = os.environ if env is None else env
+    if "FACTORHUB_INGRESS_WORKERS" in env:
+        return {}
+    return {"ingress_workers": 1 if (os.cpu_count() or 1) >= 2 else 0}
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from canonical import Envelope, FinancingRequest, FinancingSubmitted, Receivable
+from hub.mapping_pool import ERP_MAPPERS, MappingPool, map_push
 from hub.persistence.uow import UnitOfWorkFactory
 from hub.transport.base import Outgoing
 from hub.transport.batching import top_up
 from mappings.erp import InvoicePush
-from mappings.kingdee import kingdee_invoice_to_canonical
-from mappings.yonyou import yonyou_invoice_to_canonical
 
 __all__ = [
     "ERP_MAPPERS",
@@ -30,13 +28,6 @@ __all__ = [
     "submission",
 ]
 
-ErpMapper = Callable[..., InvoicePush]
-
-ERP_MAPPERS: dict[str, ErpMapper] = {
-    "kingdee": kingdee_invoice_to_canonical,
-    "yonyou": yonyou_invoice_to_canonical,
-}
-"""Source system -> mapper of its invoice push."""
 
 DEFAULT_TERMS = timedelta(days=90)
 """Due date assumed when the ERP sends none (a receivable always has one)."""
@@ -128,9 +119,16 @@ class Intake:
     """
 
     def __init__(
-        self, units: UnitOfWorkFactory, *, max_batch: int = 200, linger: float = 0.002
+        self,
+        units: UnitOfWorkFactory,
+        *,
+        mapping: MappingPool | None = None,
+        max_batch: int = 200,
+        linger: float = 0.002,
     ) -> None:
+        """`mapping`: worker processes to map pushes in (None: map in this process)."""
         self._units = units
+        self._mapping = mapping
         self._max_batch = max_batch
         self._linger = linger
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -138,7 +136,10 @@ class Intake:
 
     async def accept(self, *, source: str, raw: bytes, tenant: str, now: datetime) -> Accepted:
         """Map (MappingError on bad input: nothing stored), then store durably with others."""
-        push = ERP_MAPPERS[source](raw, received_at=now)
+        if self._mapping is None:
+            push = map_push(source, raw, now)
+        else:
+            push = await self._mapping.map(source, raw, now)
         return await self.accept_push(push, source=source, tenant=tenant, now=now)
 
     async def accept_push(
@@ -152,6 +153,10 @@ class Intake:
             self._writer = asyncio.create_task(self._write_forever(), name="intake-writer")
         return await answer
 
+    async def start(self) -> None:
+        if self._mapping is not None:
+            await self._mapping.start()
+
     async def aclose(self) -> None:
         if self._writer is not None:
             self._writer.cancel()
@@ -159,6 +164,8 @@ class Intake:
             self._writer = None
         while not self._queue.empty():
             self._queue.get_nowait().answer.cancel()
+        if self._mapping is not None:
+            await self._mapping.aclose()
 
     async def _write_forever(self) -> None:
         while True:
