@@ -8,7 +8,7 @@ rather than a cascade. Money is rounded to the fen (half-up) only when the model
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,6 +40,7 @@ __all__ = [
     "OrderDraft",
     "Origin",
     "assemble",
+    "check_line_tax",
     "check_tolerance",
     "document_line",
     "fingerprint",
@@ -177,6 +178,24 @@ def fingerprint(raw: bytes) -> str:
     return hashlib.new("sm3", bytes(raw)).hexdigest()
 
 
+def check_line_tax(problems: Problems, lines: Iterable[LineDraft], tolerance: Decimal) -> None:
+    """Each line's tax must be its amount x rate to the fen (within `tolerance`)."""
+    for line in lines:
+        amount, tax, rate = line.amount.value, line.tax.value, line.tax_rate
+        if amount is None or tax is None or rate is None:
+            continue
+        if problems.paths and problems.any_at(line.amount.path, line.tax.path):
+            continue
+        expected = fen(amount * rate)
+        if abs(fen(tax) - expected) > tolerance:
+            problems.add(
+                line.tax.path,
+                f"tax {tax} is not amount {amount} x rate {rate} = "
+                f"{expected} (tolerance {tolerance})",
+                tax,
+            )
+
+
 def check_tolerance(problems: Problems, tolerance: object) -> Decimal:
     if isinstance(tolerance, Decimal) and tolerance.is_finite() and tolerance >= 0:
         return tolerance
@@ -259,6 +278,7 @@ class Checker:
         if not lines:
             self.problems.add(path, "must have at least one line", [])
             return
+        check_line_tax(self.problems, lines, self.tolerance)
         for line in lines:
             self._adds_up(line.amount, line.tax, line.total, exact_at_fen=False)
         columns = (

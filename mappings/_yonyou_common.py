@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 
 from mappings._fields import Node, Reader
-from mappings._invoice import Checker, Figure, Labels, LineDraft, OrderDraft
+from mappings._invoice import Checker, Figure, Labels, LineDraft, OrderDraft, check_line_tax
 from mappings._problems import Problems
-from mappings._values import fen
 
 __all__ = [
     "SNIFF_LIMIT",
     "answer_data",
-    "check_line_tax",
     "check_order",
     "currency",
     "flag",
@@ -143,24 +141,6 @@ def yonbip_lines(
             )
         )
     return drafts
-
-
-def check_line_tax(problems: Problems, lines: Iterable[LineDraft], tolerance: Decimal) -> None:
-    """Each line's tax must be its amount x rate to the fen (within `tolerance`)."""
-    for line in lines:
-        amount, tax, rate = line.amount.value, line.tax.value, line.tax_rate
-        if amount is None or tax is None or rate is None:
-            continue
-        if problems.any_at(line.amount.path, line.tax.path):
-            continue
-        expected = fen(amount * rate)
-        if abs(fen(tax) - expected) > tolerance:
-            problems.add(
-                line.tax.path,
-                f"tax {tax} is not amount {amount} x rate {rate} = "
-                f"{expected} (tolerance {tolerance})",
-                tax,
-            )
 
 
 def check_order(problems: Problems, order: OrderDraft, tolerance: Decimal) -> None:

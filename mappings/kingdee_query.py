@@ -28,6 +28,7 @@ from mappings._invoice import (
     Labels,
     Origin,
     assemble,
+    check_line_tax,
     check_tolerance,
     fingerprint,
 )
@@ -37,7 +38,6 @@ from mappings._kingdee_common import (
     LineKeys,
     RowNode,
     ViewNode,
-    check_line_tax,
     read_lines,
     sniff_json,
 )

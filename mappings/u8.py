@@ -33,11 +33,12 @@ from mappings._invoice import (
     LineDraft,
     Origin,
     assemble,
+    check_line_tax,
     check_tolerance,
     fingerprint,
 )
 from mappings._problems import Problems, guarded, require_aware
-from mappings._yonyou_common import check_line_tax, currency, flag, ident, money, sniff_json
+from mappings._yonyou_common import currency, flag, ident, money, sniff_json
 from mappings.catalogue import InboundFormat
 from mappings.erp import InvoicePush
 

@@ -24,6 +24,7 @@ from mappings._invoice import (
     Labels,
     Origin,
     assemble,
+    check_line_tax,
     check_tolerance,
     fingerprint,
 )
@@ -31,7 +32,6 @@ from mappings._problems import Problems, guarded, require_aware
 from mappings._values import FOLD
 from mappings._yonyou_common import (
     answer_data,
-    check_line_tax,
     ident,
     inner,
     money,
