@@ -108,6 +108,20 @@ def test_bench_map_reports_the_mapper_beside_the_raw_parse():
     )
     assert files.exit_code == 0, files.output
     assert "lxml.etree.fromstring" in files.stdout
+    framed = runner.invoke(
+        app,
+        [
+            "bench",
+            "map",
+            "-f",
+            "cnaps-hvps111",
+            "-n",
+            "5",
+            str(FIXTURES / "payments" / "cnaps_hvps111_disbursement.txt"),
+        ],
+    )
+    assert framed.exit_code == 0, framed.output
+    assert "lxml.etree.fromstring (body)" in framed.stdout
     none = runner.invoke(app, ["bench", "map", "-f", "pain002", "-n", "5"])
     assert none.exit_code == 2
     assert "give sample files" in none.stderr
