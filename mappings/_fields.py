@@ -23,15 +23,24 @@ from mappings._values import (
     to_text,
 )
 
-__all__ = ["MISSING", "Node", "Reader", "read_document", "tax_invoice_key"]
+__all__ = [
+    "MAX_ABS_INT",
+    "MISSING",
+    "PLAIN_AMOUNT",
+    "Node",
+    "Reader",
+    "cached_rate",
+    "read_document",
+    "tax_invoice_key",
+]
 
 T = TypeVar("T")
 
-_PLAIN_AMOUNT = re.compile(rf"-?[0-9]{{1,15}}(?:\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?")
+PLAIN_AMOUNT = re.compile(rf"-?[0-9]{{1,15}}(?:\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?")
 """A plain decimal that `to_decimal` would accept unchanged (below 10^15 by its digits)."""
 MAX_ABS_INT = int(MAX_ABS_AMOUNT)
 _RATE_TYPES = (str, int, Decimal)
-_cached_rate = lru_cache(maxsize=512, typed=True)(to_rate)
+cached_rate = lru_cache(maxsize=512, typed=True)(to_rate)
 """Invoices repeat a handful of rates: convert each spelling once."""
 
 
@@ -190,7 +199,7 @@ class Reader:
     def amount(self, node: Node, *, required: bool = True, allow_float: bool = True
                ) -> Decimal | None:
         value = node.value
-        if type(value) is str and _PLAIN_AMOUNT.fullmatch(value):  # in range by its shape
+        if type(value) is str and PLAIN_AMOUNT.fullmatch(value):  # in range by its shape
             return Decimal(value)
         if type(value) is int and -MAX_ABS_INT < value < MAX_ABS_INT:
             return Decimal(value)
@@ -211,7 +220,7 @@ class Reader:
         value = node.value
         if type(value) in _RATE_TYPES:
             try:
-                return _cached_rate(value)
+                return cached_rate(value)
             except ValueError:
                 pass  # reported below, with its path
         if node.blank:

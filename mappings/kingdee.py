@@ -25,6 +25,7 @@ from mappings._invoice import (
     check_tolerance,
     fingerprint,
 )
+from mappings._kingdee_fast import map_plain_push
 from mappings._problems import Problems, guarded, require_aware
 from mappings._sniff import head_text, json_mentions
 from mappings.catalogue import InboundFormat
@@ -62,6 +63,20 @@ def kingdee_invoice_to_canonical(
 
 
 def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
+    plain = map_plain_push(
+        raw,
+        received_at,
+        tolerance,
+        source=SOURCE,
+        kinds=_KINDS,
+        currencies=KINGDEE_CURRENCIES,
+        labels=(_INVOICE_LABELS, _ORDER_LABELS),
+    )
+    return plain if plain is not None else map_carefully(raw, received_at, tolerance)
+
+
+def map_carefully(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoicePush:
+    """Every field read with its path, every problem collected (what `_map` falls back to)."""
     problems = Problems()
     read = Reader(problems)
     require_aware(problems, "received_at", received_at)
