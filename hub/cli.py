@@ -11,7 +11,7 @@ factorhub schema export DIR    JSON Schema of every bus message
 factorhub map FILE             an external document -> canonical JSON (--list: the formats)
 factorhub render FORMAT FILE   canonical JSON -> an outbound document
 factorhub bench pipeline|hop|raw|map  throughput and latency
-factorhub simulators up        the bundled external-system simulators
+factorhub simulators up        the external-system simulators (SIMULATORS.md)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli_mapping import bench_map_command, map_command, render_command
+from hub.cli_simulators import simulators_app
 from hub.config import Settings, serving_defaults
 
 __all__ = ["app"]
@@ -61,6 +62,7 @@ app.add_typer(facilities_app, name="facilities")
 app.add_typer(schema_app, name="schema")
 app.add_typer(bench_app, name="bench")
 app.command("map")(map_command)
+app.add_typer(simulators_app, name="simulators")
 app.command("render")(render_command)
 bench_app.command("map")(bench_map_command)
 

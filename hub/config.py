@@ -4,6 +4,7 @@
 |---|---|---|
 | FACTORHUB_DATABASE_URL | SQLAlchemy async URL | sqlite+aiosqlite:///./var/factorhub.db |
 | FACTORHUB_BROKER_URL | kafka://host:port or amqp://user:pass@host:port/vhost | unset: embedded |
+| FACTORHUB_SIMULATORS_FILE | ports file of `factorhub simulators up`: partner URLs | unset |
 | FACTORHUB_REGISTRY_URL | base URL of the 中登网 registry service | http://127.0.0.1:8101 |
 | FACTORHUB_BANK_URL | base URL of the bank's ISO 20022 channel | http://127.0.0.1:8102 |
 | FACTORHUB_TENANT | tenant of ERP pushes without credentials | default |
@@ -17,9 +18,11 @@ more cores, and to 0 otherwise (tests, one-off commands).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -57,11 +60,13 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if env is None else env
+        simulated = simulator_urls(env.get("FACTORHUB_SIMULATORS_FILE"))
         settings = cls(
             database_url=env.get("FACTORHUB_DATABASE_URL", DEFAULT_DATABASE_URL),
             broker_url=env.get("FACTORHUB_BROKER_URL") or None,
-            registry_url=env.get("FACTORHUB_REGISTRY_URL", cls.registry_url),
-            bank_url=env.get("FACTORHUB_BANK_URL", cls.bank_url),
+            registry_url=env.get("FACTORHUB_REGISTRY_URL")
+            or simulated.get("registry", cls.registry_url),
+            bank_url=env.get("FACTORHUB_BANK_URL") or simulated.get("bank", cls.bank_url),
             tenant=env.get("FACTORHUB_TENANT", "default"),
             max_body_bytes=_int(env, "FACTORHUB_MAX_BODY_BYTES", cls.max_body_bytes),
             http_timeout=float(env.get("FACTORHUB_HTTP_TIMEOUT", cls.http_timeout)),
@@ -95,6 +100,19 @@ class Settings:
             f"Settings(transport={self.transport!r}, database={_redact(self.database_url)!r}, "
             f"broker={_redact(self.broker_url or '')!r})"
         )
+
+
+def simulator_urls(path: str | None) -> dict[str, str]:
+    """Simulator name -> base URL, from the ports file `factorhub simulators up` writes."""
+    if not path:
+        return {}
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {name: str(entry["base_url"]) for name, entry in document.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ConfigurationError(
+            f"FACTORHUB_SIMULATORS_FILE {path!r} is not a simulators ports file: {error}"
+        ) from error
 
 
 def serving_defaults(env: Mapping[str, str] | None = None) -> dict[str, object]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 
 import uvicorn
@@ -15,7 +17,18 @@ from hub.ingress import create_app
 __all__ = ["running_ingress", "serve_forever"]
 
 
+class _Server(uvicorn.Server):
+    """Leaves SIGTERM/SIGINT to `serve_forever`: uvicorn's own handling re-raises the signal
+    once it has stopped, which would end the process before the hub shuts down cleanly."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
 async def serve_forever(settings: Settings, *, host: str, port: int, workers: bool) -> None:
+    """Serve until SIGTERM/SIGINT, then stop taking requests and close the hub (workers,
+    relay, mapping processes, database) before the process ends."""
     async with Hub(settings, consume=workers) as hub:
         config = uvicorn.Config(
             create_app(hub),
@@ -25,7 +38,15 @@ async def serve_forever(settings: Settings, *, host: str, port: int, workers: bo
             access_log=False,
             lifespan="off",
         )
-        await uvicorn.Server(config).serve()
+        server = _Server(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        try:
+            await server.serve()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
 
 
 @asynccontextmanager

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from simulators.erp.dataset import ANOMALIES, GeneratedCase, generate_companies, generate_invoices
 from simulators.erp.payloads import hub_path, render
 from simulators.runner import SIMULATORS, RunningSimulator, running_simulators
@@ -39,18 +41,59 @@ def _port(text: str) -> tuple[str, int]:
     return name, int(port)
 
 
-async def _up(
+class ScenarioFileError(ValueError):
+    """The scenario file cannot be applied; the message says where."""
+
+
+def load_scenario(path: Path) -> dict[str, dict[str, Any]]:
+    """A scenario file: YAML (or JSON), one top-level section per simulator name."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ScenarioFileError(f"{path}: {error}") from error
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ScenarioFileError(f"{path}: must be a mapping of simulator name to its section")
+    unknown = sorted(set(document) - set(SIMULATORS))
+    if unknown:
+        raise ScenarioFileError(
+            f"{path}: unknown simulators {unknown}; known: {sorted(SIMULATORS)}"
+        )
+    for name, section in document.items():
+        if not isinstance(section, dict):
+            raise ScenarioFileError(f"{path}: section {name!r} must be a mapping")
+    return document
+
+
+def apply_scenario(sims: dict[str, RunningSimulator], scenario: dict[str, dict[str, Any]]) -> None:
+    """Give each running simulator its section (the same as POST /admin/scenario does)."""
+    for name, section in scenario.items():
+        if name not in sims:
+            continue  # a scenario may describe more simulators than were started
+        apply = getattr(getattr(sims[name].app, "state", None), "apply_scenario", None)
+        if apply is None:
+            raise ScenarioFileError(f"simulator {name!r} takes no scenario")
+        try:
+            apply(section)
+        except ValueError as error:  # pydantic's ValidationError and ScenarioError alike
+            raise ScenarioFileError(f"scenario section {name!r}: {error}") from error
+
+
+async def up(
     names: Sequence[str],
     seed: int,
     host: str,
     ports_file: Path | None,
     ports: dict[str, int] | None = None,
+    scenario: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with running_simulators(names, seed=seed, host=host, ports=ports) as sims:
+        apply_scenario(sims, scenario or {})
         if ports_file is not None:
             _write_ports(ports_file, sims)
         for name, sim in sims.items():
@@ -104,8 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--seed", type=int, default=0)
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--ports-file", type=Path, help="write base/admin URLs here once ready")
+    up.add_argument("--scenario", type=Path, help="YAML: a section per simulator, applied at start")
     up.add_argument(
-        "--port", type=_port, action="append", default=[], metavar="NAME=PORT",
+        "--port",
+        type=_port,
+        action="append",
+        default=[],
+        metavar="NAME=PORT",
         help="fixed port for one simulator (default: any free port)",
     )
     data = commands.add_parser("dataset", help="print generated ERP cases as JSON lines")
@@ -121,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "up":
-        asyncio.run(_up(args.only, args.seed, args.host, args.ports_file, dict(args.port)))
+        scenario = load_scenario(args.scenario) if args.scenario else None
+        asyncio.run(
+            up(args.only, args.seed, args.host, args.ports_file, dict(args.port), scenario)
+        )
     else:
         _dataset(args)
     return 0

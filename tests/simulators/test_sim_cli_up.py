@@ -1,0 +1,109 @@
+"""`factorhub simulators up`: every simulator from one command, a ports file the hub reads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from canonical import ConfigurationError
+from hub.config import Settings
+
+
+def _ports(path: Path) -> dict[str, dict[str, str]] | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+async def _wait_for(path: Path, process: asyncio.subprocess.Process) -> dict[str, dict[str, str]]:
+    for _ in range(300):
+        if (ports := _ports(path)) is not None:
+            return ports
+        if process.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    pytest.fail("the simulators did not write their ports file")
+
+
+async def test_a_bad_scenario_is_refused_with_its_place_and_exit_code_2(tmp_path):
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("mainframe: {}\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub",
+        "simulators",
+        "up",
+        "--scenario",
+        str(scenario),
+        "--ports-file",
+        str(tmp_path / "p.json"),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert b"unknown simulators ['mainframe']" in stderr
+
+
+def test_a_broken_ports_file_is_a_configuration_error(tmp_path):
+    broken = tmp_path / "sims.json"
+    broken.write_text("[1, 2]")
+    with pytest.raises(ConfigurationError, match="not a simulators ports file"):
+        Settings.from_env({"FACTORHUB_SIMULATORS_FILE": str(broken)})
+
+
+async def test_push_sends_generated_invoices_to_a_running_hub_at_a_rate(tmp_path):
+    from hub.devbroker import free_port
+
+    port = free_port()
+    env = {**os.environ, "FACTORHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db"}
+    hub = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub",
+        "serve",
+        "--no-workers",
+        "--port",
+        str(port),
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get(f"{url}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
+        started = asyncio.get_running_loop().time()
+        push = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hub",
+            "simulators",
+            "push",
+            "--hub",
+            url,
+            "--count",
+            "6",
+            "--rate",
+            "20",
+            "--vendor",
+            "kingdee",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(push.communicate(), 60)
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(hub.wait(), 20)
+    assert hub.returncode == 0  # SIGTERM: the hub closed cleanly, it was not killed
+    assert push.returncode == 0, out
+    assert b"6 accepted" in out
+    assert elapsed >= 0.25  # six pushes at 20/s take at least a quarter of a second
