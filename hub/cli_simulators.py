@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from simulators.cli import ScenarioFileError, load_scenario, up
+from simulators.erp.dataset import DEFAULT_ANOMALY_RATE
 from simulators.runner import SIMULATORS
 
 __all__ = ["simulators_app"]
@@ -78,11 +79,20 @@ def simulators_push(
         str, typer.Option(help="kingdee, yonyou or both (the generator's own mix).")
     ] = "both",
     anomaly_rate: Annotated[
-        float, typer.Option(help="Rate of each generated anomaly (amount/quantity mismatches).")
-    ] = 0.0,
+        float,
+        typer.Option(
+            help="Rate of each generated anomaly (amount/quantity mismatches); keep the "
+            "default to push the invoices the other simulators know."
+        ),
+    ] = DEFAULT_ANOMALY_RATE,
 ) -> None:
     """Push generated ERP invoices (with their orders) to a running hub, as the ERPs do."""
-    from simulators.erp.dataset import ANOMALIES, generate_companies, generate_invoices
+    from simulators.erp.dataset import (
+        ANOMALIES,
+        STANDARD_CASES,
+        generate_companies,
+        generate_invoices,
+    )
     from simulators.erp.pusher import push_cases
 
     if vendor not in {"kingdee", "yonyou", "both"}:
@@ -90,11 +100,19 @@ def simulators_push(
         raise typer.Exit(2)
     companies = generate_companies(seed)
     rates = dict.fromkeys(ANOMALIES, anomaly_rate)
-    cases = [
-        c
-        for c in generate_invoices(seed, count * (1 if vendor == "both" else 3), companies, rates)
-        if vendor in ("both", c.vendor)
-    ][:count]
+    # The simulators hold the standard dataset: push from it (the same invoices the VAT
+    # platform knows) as long as it has enough of the vendor's.
+    total = STANDARD_CASES
+    while True:
+        cases = [
+            c
+            for c in generate_invoices(seed, total, companies, rates)
+            if vendor in ("both", c.vendor)
+        ]
+        if len(cases) >= count:
+            break
+        total *= 2
+    cases = cases[:count]
     results = asyncio.run(push_cases(hub, cases, rate=rate))
     accepted = sum(r.ok for r in results)
     Console().print(f"pushed {len(results)} invoices to {hub}: {accepted} accepted (2xx)")

@@ -17,13 +17,19 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
-from simulators import bank, registry
+from simulators import bank, bankcore, credit, customs, kingdee, registry, vat, yonyou
 
 AppFactory = Callable[[int], ASGIApp]
 
 SIMULATORS: dict[str, AppFactory] = {
     "registry": registry.create_app,
     "bank": bank.create_app,
+    "bankcore": bankcore.create_app,
+    "kingdee": kingdee.create_app,
+    "yonyou": yonyou.create_app,
+    "vat": vat.create_app,
+    "customs": customs.create_app,
+    "credit": credit.create_app,
 }
 
 STARTUP_TIMEOUT_S = 10.0

@@ -1,9 +1,17 @@
-"""HTTP face of the bank: ISO 20022 in (pain.001), pain.002 out, plus a status query and admin."""
+"""HTTP face of the bank: pain.001 in, pain.002 out (answer, query and pushed callbacks), camt.054
+notifications of what was booked, and the shared admin API plus the bank's own admin views.
+
+    POST /iso20022/pain.001                  a payment file; answers its pain.002
+    GET  /iso20022/payments/{EndToEndId}     pain.002 for one transaction (404 if never seen)
+    GET  /iso20022/camt.054?account=..&after=N   bookings of one debtor account (after entry N)
+    GET  /admin/ledger | attempts | stats | balances | callbacks   (+ the shared /admin routes)
+    POST /admin/balances, PUT|POST /admin/callbacks
+"""
 
 from __future__ import annotations
 
-import asyncio
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -11,16 +19,21 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from simulators.bank.camt054 import Notification, render_camt054
 from simulators.bank.engine import Bank
-from simulators.bank.faults import Decision, Faults, FaultSettings
 from simulators.bank.pain001 import read_pain001
 from simulators.bank.pain002 import render_pain002
 from simulators.bank.xmlio import RejectedXml, parse_pain001
+from simulators.common.admin import install, validation_errors
+from simulators.common.callbacks import CallbackFaults, CallbackSender
 from simulators.common.clock import Clock, now_cst
-from simulators.common.journal import JournalMiddleware, RequestJournal
+from simulators.common.faults import Faults
+
+__all__ = ["BankScenario", "CallbackSettings", "create_app"]
 
 XML = "application/xml"
 _DECIMAL = re.compile(r"-?\d{1,18}(\.\d{1,5})?")
+Balance = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=2)]
 
 
 class BalanceRequest(BaseModel):
@@ -30,6 +43,22 @@ class BalanceRequest(BaseModel):
     balance: str | None  # decimal string; null = unlimited
 
 
+class CallbackSettings(CallbackFaults):
+    """Where pain.002 status reports are pushed (no `url`: none are) and how they misbehave."""
+
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+
+
+class BankScenario(BaseModel):
+    """The bank's section of a scenario file (besides the shared `faults`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    balances: dict[Annotated[str, Field(min_length=1, max_length=34)], Balance | None] = {}
+    """Debtor account -> balance (null: unlimited); unlisted accounts are unlimited."""
+    callbacks: CallbackSettings | None = None
+
+
 def _format_error(message: str, status: int = 400, details: list[str] | None = None) -> Response:
     body: dict[str, Any] = {"error": message, "reason": "FF01"}
     if details:
@@ -37,32 +66,54 @@ def _format_error(message: str, status: int = 400, details: list[str] | None = N
     return JSONResponse(body, status)
 
 
-async def _apply(decision: Decision, bank: Bank) -> Response | None:
-    if decision.latency_s:
-        await asyncio.sleep(decision.latency_s)
-    if decision.error_status is None:
-        return None
-    bank.count("injected_errors")
-    return JSONResponse({"error": "injected fault"}, decision.error_status)
+class _Channel:
+    """The bank plus its callback settings; one per app."""
+
+    def __init__(self, bank: Bank, sender: CallbackSender) -> None:
+        self.bank, self.sender = bank, sender
+        self.callbacks = CallbackSettings()
+
+    def configure_callbacks(self, settings: CallbackSettings) -> None:
+        self.callbacks = settings
+        self.sender.configure(CallbackFaults(**settings.model_dump(exclude={"url"})))
+
+    def apply(self, section: Mapping[str, Any]) -> None:
+        scenario = BankScenario.model_validate(section)
+        for account, balance in scenario.balances.items():
+            self.bank.set_balance(account, balance)
+        if scenario.callbacks is not None:
+            self.configure_callbacks(scenario.callbacks)
+
+    def reset(self) -> None:
+        self.bank.reset()
+        self.sender.reset()
+        self.callbacks = CallbackSettings()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        return [d.summary() for d in list(self.sender.deliveries)]
 
 
 def create_app(
     seed: int = 0, *, default_balance: Decimal | None = None, clock: Clock = now_cst
 ) -> FastAPI:
-    """A fresh bank; `seed` drives the fault RNG, `default_balance` None means unlimited."""
+    """A fresh bank; `seed` drives the fault and callback RNGs, `default_balance` None means
+    unlimited."""
     bank = Bank(default_balance=default_balance, clock=clock)
-    faults = Faults(seed)
-    journal = RequestJournal(clock=clock)
+    channel = _Channel(bank, CallbackSender(seed=seed, name="bank"))
     app = FastAPI(title="bank ISO 20022 simulator", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.bank, app.state.faults, app.state.journal = bank, faults, journal
-    app.add_middleware(JournalMiddleware, journal=journal)
+    faults, _ = install(
+        app,
+        name="bank",
+        seed=seed,
+        clock=clock,
+        state=lambda: _state(channel, faults),
+        reset=channel.reset,
+        scenario=channel.apply,
+    )
+    app.state.bank, app.state.callbacks = bank, channel.sender
 
     @app.post("/iso20022/pain.001")
     async def submit(request: Request) -> Response:
-        decision = faults.decide(submission=True)
-        refused = await _apply(decision, bank)
-        if refused is not None:
-            return refused
         if "xml" not in request.headers.get("content-type", ""):
             return _format_error("Content-Type must be application/xml", 415)
         try:
@@ -71,33 +122,60 @@ def create_app(
             bank.count("invalid_messages")
             return _format_error(exc.message, details=exc.details)
         report = bank.submit(message)
-        answer = render_pain002(report, bank.next_report_id(), clock())
-        if decision.lose_answer:
-            bank.count("lost_answers")
-            return Response(status_code=504)
-        return Response(answer, media_type=XML)
+        url = channel.callbacks.url
+        if url is not None:  # the pushed report is a message of its own, with its own MsgId
+            pushed = render_pain002(report, bank.next_report_id(), clock())
+            channel.sender.send(url, pushed, content_type=XML)
+        return Response(render_pain002(report, bank.next_report_id(), clock()), media_type=XML)
 
     @app.get("/iso20022/payments/{end_to_end_id:path}")
     async def payment_status(end_to_end_id: str) -> Response:
-        refused = await _apply(faults.decide(submission=False), bank)
-        if refused is not None:
-            return refused
         report = bank.lookup(end_to_end_id)
         if report is None:
             return JSONResponse({"error": "unknown end_to_end_id"}, 404)
         return Response(render_pain002(report, bank.next_report_id(), clock()), media_type=XML)
 
-    _add_admin(app, bank, faults, journal)
+    @app.get("/iso20022/camt.054")
+    async def notifications(account: str | None = None, after: str = "0") -> Response:
+        if not account or len(account) > 34:
+            return _format_error("query parameter account (1..34 characters) is required")
+        if not after.isdigit():
+            return _format_error("query parameter after must be a non-negative entry number")
+        entries = [
+            (n, e)
+            for n, e in enumerate(bank.ledger(), start=1)
+            if e.debtor_account == account and n > int(after)
+        ]
+        msg_id = bank.next_report_id()
+        notification = Notification(f"NTF{msg_id[7:]}", account, entries)
+        return Response(render_camt054(msg_id, clock(), [notification]), media_type=XML)
+
+    _add_admin(app, channel, faults)
     return app
 
 
-def _add_admin(app: FastAPI, bank: Bank, faults: Faults, journal: RequestJournal) -> None:
-    @app.post("/admin/reset")
-    async def reset() -> dict[str, Any]:
-        bank.reset()
-        faults.configure(FaultSettings())
-        journal.clear()
-        return {"ok": True}
+def _stats(bank: Bank, faults: Faults) -> dict[str, int]:
+    injected = dict(faults.injected)
+    return {
+        **bank.stats(),
+        "injected_errors": injected.get("error", 0),
+        "lost_answers": injected.get("lose_answer", 0),
+    }
+
+
+def _state(channel: _Channel, faults: Faults) -> dict[str, Any]:
+    bank = channel.bank
+    return {
+        "stats": _stats(bank, faults),
+        "ledger": [entry.to_json() for entry in bank.ledger()],
+        "attempts": bank.attempts(),
+        "balances": bank.balances(),
+        "callbacks": channel.deliveries(),
+    }
+
+
+def _add_admin(app: FastAPI, channel: _Channel, faults: Faults) -> None:
+    bank = channel.bank
 
     @app.get("/admin/ledger")
     async def ledger() -> list[dict[str, Any]]:
@@ -109,20 +187,7 @@ def _add_admin(app: FastAPI, bank: Bank, faults: Faults, journal: RequestJournal
 
     @app.get("/admin/stats")
     async def stats() -> dict[str, int]:
-        return bank.stats()
-
-    @app.get("/admin/faults")
-    async def get_faults() -> dict[str, Any]:
-        return faults.settings.model_dump()
-
-    @app.post("/admin/faults")
-    async def set_faults(request: Request) -> Response:
-        try:
-            settings = FaultSettings.model_validate_json(await request.body())
-        except ValidationError as exc:
-            return _validation_error(exc)
-        faults.configure(settings)
-        return JSONResponse(settings.model_dump())
+        return _stats(bank, faults)
 
     @app.get("/admin/balances")
     async def get_balances() -> dict[str, str | None]:
@@ -133,20 +198,25 @@ def _add_admin(app: FastAPI, bank: Bank, faults: Faults, journal: RequestJournal
         try:
             body = BalanceRequest.model_validate_json(await request.body())
         except ValidationError as exc:
-            return _validation_error(exc)
+            return JSONResponse({"errors": validation_errors(exc)}, 422)
         if body.balance is not None and not _DECIMAL.fullmatch(body.balance):
             return JSONResponse({"errors": [{"field": "balance", "reason": "decimal string"}]}, 422)
         bank.set_balance(body.account, None if body.balance is None else Decimal(body.balance))
         return JSONResponse(bank.balances())
 
-    @app.get("/admin/received")
-    async def received() -> list[dict[str, Any]]:
-        return journal.entries()
+    @app.get("/admin/callbacks")
+    async def get_callbacks() -> dict[str, Any]:
+        return {
+            "settings": channel.callbacks.model_dump(mode="json"),
+            "deliveries": channel.deliveries(),
+        }
 
-
-def _validation_error(exc: ValidationError) -> Response:
-    errors = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]}
-        for e in exc.errors()
-    ]
-    return JSONResponse({"errors": errors}, 422)
+    @app.put("/admin/callbacks")
+    @app.post("/admin/callbacks")
+    async def set_callbacks(request: Request) -> Response:
+        try:
+            settings = CallbackSettings.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return JSONResponse({"errors": validation_errors(exc)}, 422)
+        channel.configure_callbacks(settings)
+        return JSONResponse(settings.model_dump(mode="json"))

@@ -141,8 +141,6 @@ class Bank:
                 "duplicates_ignored": 0,
                 "rejected": 0,
                 "invalid_messages": 0,
-                "injected_errors": 0,
-                "lost_answers": 0,
             }
 
     # -- accounts ---------------------------------------------------------------------------

@@ -38,6 +38,9 @@ ORDER_AMOUNT_MISMATCH = "order_amount_mismatch"
 QUANTITY_OVER_DELIVERY = "quantity_over_delivery"
 ANOMALIES = (ORDER_AMOUNT_MISMATCH, QUANTITY_OVER_DELIVERY)
 DEFAULT_ANOMALY_RATE = 0.03
+STANDARD_CASES = 100
+"""The dataset cases every simulator holds by default. Anomaly positions depend on the count,
+so simulators built on one seed tell the same story only when they hold the same count."""
 
 # An order total is "different" when it is off by more than 1 % AND more than ¥100.
 MISMATCH_RATIO = Decimal("0.01")

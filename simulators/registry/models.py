@@ -7,13 +7,32 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulators import uscc
+
+__all__ = [
+    "AmendmentRequest",
+    "BatchRequest",
+    "CancelRequest",
+    "Changes",
+    "ConflictSpec",
+    "ExtensionRequest",
+    "MainContract",
+    "Party",
+    "RegistrationRequest",
+    "SeedRequest",
+    "SeededRegistration",
+    "field_errors",
+]
 
 _AMOUNT = re.compile(r"\d{1,16}(\.\d{1,2})?")
 
 Text64 = Annotated[str, Field(min_length=1, max_length=64)]
+Description = Annotated[str, Field(min_length=1, max_length=8000)]
+Months = Annotated[int, Field(ge=1, le=360)]
+"""登记期限: 1 month to 30 years."""
+ModificationCode = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class _Strict(BaseModel):
@@ -52,9 +71,7 @@ class MainContract(_Strict):
     @field_validator("amount")
     @classmethod
     def _decimal_string(cls, value: str) -> str:
-        if not _AMOUNT.fullmatch(value) or Decimal(value) <= 0:
-            raise ValueError('a positive decimal string with at most 2 places, e.g. "113000.00"')
-        return value
+        return _positive_amount(value)
 
 
 class RegistrationRequest(_Strict):
@@ -62,8 +79,8 @@ class RegistrationRequest(_Strict):
     business_type: Literal["保理"]
     assignor: Party
     assignee: Party
-    property_description: Annotated[str, Field(min_length=1, max_length=8000)]
-    period_months: Annotated[int, Field(ge=1, le=360)]
+    property_description: Description
+    period_months: Months
     main_contract: MainContract | None = None
     invoices: Annotated[list[Text64], Field(max_length=10_000, default_factory=list)]
 
@@ -75,20 +92,111 @@ class BatchRequest(_Strict):
 
 
 class CancelRequest(_Strict):
-    modification_code: Annotated[str, Field(min_length=1, max_length=64)]
+    """注销登记."""
+
+    modification_code: ModificationCode
 
 
-class SeedRequest(_Strict):
-    """Registrations filed by other factors; `registered_at` may backdate them."""
+class Changes(_Strict):
+    """What a 变更登记 replaces; fields left out stay as they are."""
 
-    registrations: Annotated[list[SeededRegistration], Field(min_length=1, max_length=10_000)]
+    assignor: Party | None = None
+    assignee: Party | None = None
+    property_description: Description | None = None
+    main_contract: MainContract | None = None
+    invoices: Annotated[list[Text64], Field(max_length=10_000)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Changes:
+        if not self.model_fields_set:
+            raise ValueError("a change registration must change at least one field")
+        for name in ("assignor", "assignee", "property_description", "invoices"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be removed, only replaced")
+        return self
+
+
+class AmendmentRequest(_Strict):
+    """变更登记."""
+
+    modification_code: ModificationCode
+    changes: Changes
+
+
+class ExtensionRequest(_Strict):
+    """展期登记: `period_months` more months, allowed in the 90 days before expiry."""
+
+    modification_code: ModificationCode
+    period_months: Months
 
 
 class SeededRegistration(RegistrationRequest):
+    """A registration filed by another factor; `registered_at` may backdate it."""
+
     registered_at: datetime | None = None
+    cancelled: bool = False
 
 
-SeedRequest.model_rebuild()
+class ConflictSpec(_Strict):
+    """Shorthand for another factor's registration over a seller's receivables.
+
+    The seller is given as a party or as an index into the ERP dataset's sellers (the same seed,
+    so the registry tells the ERP's story); with no `invoices` the description covers all of the
+    seller's receivables, which blocks every financing of that seller.
+    """
+
+    seller: Party | None = None
+    seller_index: Annotated[int, Field(ge=0)] | None = None
+    debtor: Party | None = None
+    debtor_index: Annotated[int, Field(ge=0)] | None = None
+    invoices: Annotated[list[Text64], Field(max_length=10_000, default_factory=list)]
+    factor: Party | None = None
+    filer_reference: Text64 | None = None
+    registered_at: datetime | None = None
+    days_before: Annotated[int, Field(ge=0, le=36_500)] = 30
+    period_months: Months = 12
+    amount: str | None = None
+    cancelled: bool = False
+
+    @model_validator(mode="after")
+    def _one_seller(self) -> ConflictSpec:
+        if (self.seller is None) == (self.seller_index is None):
+            raise ValueError("give exactly one of seller and seller_index")
+        if self.debtor is not None and self.debtor_index is not None:
+            raise ValueError("give at most one of debtor and debtor_index")
+        return self
+
+    @field_validator("amount")
+    @classmethod
+    def _decimal_string(cls, value: str | None) -> str | None:
+        return None if value is None else _positive_amount(value)
+
+
+class DatasetSize(_Strict):
+    """How the ERP dataset's companies were drawn (`simulators.erp.dataset.generate_companies`)."""
+
+    sellers: Annotated[int, Field(ge=1, le=1000)] = 5
+    buyers: Annotated[int, Field(ge=1, le=1000)] = 20
+
+
+class SeedRequest(_Strict):
+    """`POST /admin/seed` and the scenario section: other factors' registrations."""
+
+    registrations: Annotated[list[SeededRegistration], Field(max_length=10_000)] = []
+    conflicts: Annotated[list[ConflictSpec], Field(max_length=10_000)] = []
+    companies: DatasetSize = DatasetSize()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SeedRequest:
+        if not (self.registrations or self.conflicts):
+            raise ValueError("give registrations and/or conflicts")
+        return self
+
+
+def _positive_amount(value: str) -> str:
+    if not _AMOUNT.fullmatch(value) or Decimal(value) <= 0:
+        raise ValueError('a positive decimal string with at most 2 places, e.g. "113000.00"')
+    return value
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:

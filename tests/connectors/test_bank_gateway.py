@@ -58,7 +58,7 @@ async def test_files_are_split_at_the_batch_size(client):
 
 
 async def test_a_lost_answer_is_resolved_by_asking_and_nothing_is_paid_twice(client):
-    await _faults(client, lose_answer_rate=1.0)
+    await _faults(client, lose_answer_rate=1.0, paths=["/iso20022/pain.001"])
     gateway = IsoBankGateway(client)
     instructions = [instruction(n) for n in range(1, 4)]
 
@@ -76,9 +76,7 @@ async def test_an_unmappable_instruction_fails_alone(client):
     gateway = IsoBankGateway(client)
     bad = instruction(2, "10.005")  # a payment is never rounded: refused before sending
 
-    good_one, refused, good_two = await gateway.submit_many(
-        [instruction(1), bad, instruction(3)]
-    )
+    good_one, refused, good_two = await gateway.submit_many([instruction(1), bad, instruction(3)])
 
     assert isinstance(refused, PermanentError)
     assert "amount" in str(refused)

@@ -31,6 +31,44 @@ async def _wait_for(path: Path, process: asyncio.subprocess.Process) -> dict[str
     pytest.fail("the simulators did not write their ports file")
 
 
+async def test_up_starts_the_simulators_applies_the_scenario_and_writes_the_ports_file(tmp_path):
+    ports_file = tmp_path / "sims.json"
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("bank:\n  faults:\n    error_rate: 1\n    error_status: 429\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub",
+        "simulators",
+        "up",
+        "--only",
+        "bank",
+        "--only",
+        "registry",
+        "--seed",
+        "7",
+        "--scenario",
+        str(scenario),
+        "--ports-file",
+        str(ports_file),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        ports = await _wait_for(ports_file, process)
+        assert set(ports) == {"bank", "registry"}
+        async with httpx.AsyncClient() as client:
+            faults = (await client.get(f"{ports['bank']['admin_url']}/faults")).json()
+            assert (faults["error_rate"], faults["error_status"]) == (1, 429)
+        settings = Settings.from_env({"FACTORHUB_SIMULATORS_FILE": str(ports_file)})
+        assert settings.bank_url == ports["bank"]["base_url"]
+        assert settings.registry_url == ports["registry"]["base_url"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 20)
+    assert process.returncode == 0
+    assert _ports(ports_file) is None  # a stale file would send the hub to a dead port
+
+
 async def test_a_bad_scenario_is_refused_with_its_place_and_exit_code_2(tmp_path):
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text("mainframe: {}\n")
