@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
-from simulators import bank, bankcore, credit, customs, kingdee, registry, vat, yonyou
+from simulators import bank, bankcore, credit, customs, ecny, kingdee, registry, vat, yonyou
 
 AppFactory = Callable[[int], ASGIApp]
 
@@ -30,6 +30,7 @@ SIMULATORS: dict[str, AppFactory] = {
     "vat": vat.create_app,
     "customs": customs.create_app,
     "credit": credit.create_app,
+    "ecny": ecny.create_app,
 }
 
 STARTUP_TIMEOUT_S = 10.0
