@@ -154,6 +154,17 @@ class SalesOrder:
 
 
 @dataclass(frozen=True)
+class DeliveryNote:
+    """Goods shipped against the order (Kingdee 销售出库单 SAL_OUTSTOCK, YonBIP 发货单): every goods
+    line of the order, in full, on its delivery date. Services are not delivered."""
+
+    number: str
+    delivery_date: date
+    order_number: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
 class GeneratedCase:
     case_id: str
     index: int
@@ -167,6 +178,7 @@ class GeneratedCase:
     erp_id: int  # YonBIP data.id (Kingdee sends FID 0 for a new document)
     receivable_no: str | None  # Kingdee AR_receivable FBillNo; None for YonBIP
     expected_outcome: str  # "disbursable" or an anomaly name
+    delivery: DeliveryNote | None = None  # None when the order is for services only
 
 
 def classify(invoice: Invoice, order: SalesOrder) -> str:
@@ -372,6 +384,13 @@ def _make_case(
         order_no = f"SO{order_date:%y%m}{seq:06d}"
         receivable_no = None
     order = SalesOrder(order_no, order_date, delivery_date, tuple(order_lines))
+    shipped = tuple(ln for ln in order_lines if _product_of(ln) not in SERVICES)
+    prefix = "XSCK" if vendor == "kingdee" else "DN"
+    delivery = (
+        DeliveryNote(f"{prefix}{delivery_date:%y%m}{seq:06d}", delivery_date, order_no, shipped)
+        if shipped
+        else None
+    )
     case = GeneratedCase(
         case_id=f"case-{seed}-{i + 1:05d}",
         index=i,
@@ -385,6 +404,7 @@ def _make_case(
         erp_id=numbering.erp_id_base + i * 1000 + rng.randrange(1000),
         receivable_no=receivable_no,
         expected_outcome=label,
+        delivery=delivery,
     )
     actual = classify(invoice, order)
     if actual != label:  # a generator bug, not a data condition

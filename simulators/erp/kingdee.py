@@ -38,7 +38,11 @@ def render_kingdee(case: GeneratedCase) -> bytes:
             "FName": case.seller.name,
             "FSOCIALCRECODE": case.seller.uscc,
         },
-        "Related": {"SAL_SaleOrder": [_sale_order(case)], "AR_receivable": [_receivable(case)]},
+        "Related": {
+            "SAL_SaleOrder": [_sale_order(case)],
+            "AR_receivable": [_receivable(case)],
+            "SAL_OUTSTOCK": [_out_stock(case)] if case.delivery else [],
+        },
     }
     body: dict[str, JsonValue] = {
         "formid": FORM_SPECIAL if special else FORM_NORMAL,
@@ -118,6 +122,30 @@ def _sale_order(case: GeneratedCase) -> dict[str, JsonValue]:
                 "FDeliveryDate": _day(order.delivery_date),
             }
             for n, line in enumerate(order.lines, 1)
+        ],
+    }
+
+
+def _out_stock(case: GeneratedCase) -> dict[str, JsonValue]:
+    """The 销售出库单 (SAL_OUTSTOCK) that shipped the order's goods."""
+    delivery = case.delivery
+    assert delivery is not None
+    return {
+        "FBillNo": delivery.number,
+        "FDate": _day(delivery.delivery_date),
+        "FDocumentStatus": "C",
+        "FCustomerID": {"FNumber": case.buyer.kingdee_customer_number},
+        "FStockOrgId": {"FNumber": case.seller.kingdee_org_number},
+        "FEntity": [
+            {
+                "FSeq": n,
+                "FMaterialID": {"FNumber": line.product_code},
+                "FRealQty": line.quantity,
+                "FSrcBillTypeID": "SAL_SaleOrder",
+                "FSrcBillNo": delivery.order_number,
+                "FSoorDerno": delivery.order_number,
+            }
+            for n, line in enumerate(delivery.lines, 1)
         ],
     }
 

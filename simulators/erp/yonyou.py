@@ -104,6 +104,19 @@ def render_yonyou(case: GeneratedCase) -> bytes:
             }
         ]
     }
+    if case.delivery is not None:
+        related["deliveries"] = [
+            {
+                "code": case.delivery.number,
+                "vouchdate": _stamp(case.delivery.delivery_date),
+                "source": "voucher_order",
+                "srcBillNo": case.delivery.order_number,
+                "details": [
+                    {"lineno": 10 * n, "productCode": line.product_code, "qty": line.quantity}
+                    for n, line in enumerate(case.delivery.lines, 1)
+                ],
+            }
+        ]
     body: dict[str, JsonValue] = {
         "data": data,
         "org": {"code": seller.yonyou_org_code, "name": seller.name, "taxNo": seller.uscc},

@@ -138,3 +138,52 @@ def test_recorded_outcome_follows_from_the_documents_themselves():
 def test_bad_anomaly_settings_are_refused(anomalies):
     with pytest.raises(ValueError, match=r"anomal|rate"):
         _cases(count=10, anomalies=anomalies)
+
+
+def test_goods_orders_have_a_delivery_note_that_ships_every_goods_line_in_full():
+    from simulators.erp.vocabulary import SERVICES
+
+    services = {p.code for p in SERVICES}
+    cases = _cases()
+    with_goods = [c for c in cases if any(ln.product_code not in services for ln in c.order.lines)]
+    assert with_goods
+    for case in cases:
+        goods = [ln for ln in case.order.lines if ln.product_code not in services]
+        if not goods:
+            assert case.delivery is None
+            continue
+        assert case.delivery is not None
+        assert case.delivery.order_number == case.order.number
+        assert case.delivery.delivery_date == case.order.delivery_date
+        assert case.delivery.delivery_date <= case.invoice.issue_date
+        assert [(ln.product_code, ln.quantity) for ln in case.delivery.lines] == [
+            (ln.product_code, ln.quantity) for ln in goods
+        ]
+        shipped = Counter()
+        for line in case.delivery.lines:
+            shipped[line.product_code] += line.quantity
+        over = any(
+            ln.quantity > shipped[ln.product_code]
+            for ln in case.invoice.lines
+            if ln.product_code not in services
+        )
+        assert over == (case.expected_outcome == QUANTITY_OVER_DELIVERY)
+
+
+def test_the_erp_pushes_carry_the_delivery_note_beside_the_order():
+    import json
+
+    for case in _cases(count=40):
+        body = json.loads(render(case))
+        if case.vendor == "kingdee":
+            data = body["data"] if isinstance(body["data"], dict) else json.loads(body["data"])
+            notes = data["Related"]["SAL_OUTSTOCK"]
+            numbers = [n["FBillNo"] for n in notes]
+            sources = {e["FSrcBillNo"] for n in notes for e in n["FEntity"]}
+        else:
+            notes = body["related"].get("deliveries", [])
+            numbers = [n["code"] for n in notes]
+            sources = {n["srcBillNo"] for n in notes}
+        expected = [case.delivery.number] if case.delivery else []
+        assert numbers == expected
+        assert sources == ({case.order.number} if case.delivery else set())
