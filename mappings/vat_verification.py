@@ -85,6 +85,15 @@ _MARKS: dict[str, dict[str, TaxStatus | None]] = {
     "cancellationMark": {"0": None, "1": TaxStatus.VOID},
     "redFlushMark": {"0": None, "1": TaxStatus.RED_FLUSHED, "2": TaxStatus.PARTLY_RED_FLUSHED},
     "abnormalMark": {"0": None, "1": TaxStatus.OUT_OF_CONTROL, "2": TaxStatus.ABNORMAL},
+    # the other convention providers pass on (the platform's own status code, §3.5)
+    "redFlushStatus": {"0": None, "1": TaxStatus.PARTLY_RED_FLUSHED, "2": TaxStatus.RED_FLUSHED},
+    "invoiceStatus": {
+        "0": None,
+        "1": TaxStatus.OUT_OF_CONTROL,
+        "2": TaxStatus.VOID,
+        "7": TaxStatus.PARTLY_RED_FLUSHED,
+        "8": TaxStatus.RED_FLUSHED,
+    },
 }
 _INVOICE_STATUS = {
     TaxStatus.VOID: InvoiceStatus.VOID,
@@ -176,7 +185,8 @@ def recognise_verification_answer(raw: bytes) -> bool:
         if not isinstance(raw, bytes | bytearray) or b'"code"' not in raw[:4096]:
             return False
         document = json.loads(bytes(raw).lstrip(b"\xef\xbb\xbf"))
-        if not isinstance(document, dict) or _result(str(document.get("code"))) is None:
+        code = document.get("cyjgdm", document.get("code")) if isinstance(document, dict) else None
+        if not isinstance(document, dict) or _result(str(code)) is None:
             return False
         data = document.get("data")
         if data is None:
@@ -263,7 +273,9 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoiceVerifi
     require_aware(problems, "received_at", received_at)
     tolerance = check_tolerance(problems, tolerance)
     root = read_document(problems, raw, SOURCE)
-    code_node = root.get("code")
+    # A provider wraps the platform's 查验结果代码 (`cyjgdm`) in its own `code`; the platform's
+    # code is the one with a fixed meaning, so it wins when both are there.
+    code_node = root.first("cyjgdm", "code")
     code = read.text(code_node, max_len=64)
     result = None
     if code is not None:

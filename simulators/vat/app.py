@@ -117,11 +117,11 @@ def create_app(seed: int = 0, *, clock: Clock = now_cst) -> FastAPI:
             return JSONResponse(answer(Answer(Outcome.BAD_REQUEST, errors=errors), request_id))
         if query.invoice_date > platform.today():
             refused = Answer(Outcome.BAD_REQUEST, message="开票日期超过当前日期")
-            return JSONResponse(answer(refused, request_id))
+            return JSONResponse(answer(refused, request_id, query))
         if platform.too_old(query):
             refused = Answer(Outcome.BAD_REQUEST, message="超过五年的发票不能查验")
-            return JSONResponse(answer(refused, request_id))
-        return JSONResponse(answer(platform.verify(query), request_id))
+            return JSONResponse(answer(refused, request_id, query))
+        return JSONResponse(answer(platform.verify(query), request_id, query))
 
     @app.get("/api/v1/einvoice/{invoice_no}/xml")
     async def download(invoice_no: str) -> Response:

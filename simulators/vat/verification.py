@@ -140,8 +140,9 @@ class Answer:
     message: str | None = None
 
 
-def answer(result: Answer, request_id: str) -> dict[str, Any]:
-    """The JSON body of a 查验 answer."""
+def answer(result: Answer, request_id: str, query: VerifyRequest | None = None) -> dict[str, Any]:
+    """The JSON body of a 查验 answer; it echoes the invoice asked about, as providers do, so an
+    answer without `data` (查无此票, limits) still says which invoice it is about."""
     body: dict[str, Any] = {
         "code": result.outcome.code,
         "message": result.message or result.outcome.message,
@@ -150,6 +151,9 @@ def answer(result: Answer, request_id: str) -> dict[str, Any]:
         "requestId": request_id,
         "data": result.data,
     }
+    if query is not None:
+        body["invoiceCode"] = query.invoice_code
+        body["invoiceNo"] = query.invoice_no
     if result.errors:
         body["errors"] = list(result.errors)
     return body
