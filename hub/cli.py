@@ -10,6 +10,7 @@ factorhub facilities add|list  seller facilities
 factorhub schema export DIR    JSON Schema of every bus message
 factorhub map FILE             an external document -> canonical JSON (--list: the formats)
 factorhub render FORMAT FILE   canonical JSON -> an outbound document
+factorhub reconcile ACCOUNT    our disbursements against the bank's camt.054 bookings
 factorhub bench pipeline|hop|raw|map  throughput and latency
 factorhub simulators up        the external-system simulators (SIMULATORS.md)
 """
@@ -32,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli_mapping import bench_map_command, map_command, render_command
+from hub.cli_reconcile import reconcile_command
 from hub.cli_simulators import simulators_app
 from hub.config import Settings, serving_defaults
 
@@ -63,6 +65,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(bench_app, name="bench")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
+app.command("reconcile")(reconcile_command)
 app.command("render")(render_command)
 bench_app.command("map")(bench_map_command)
 
