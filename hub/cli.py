@@ -11,6 +11,8 @@ factorhub schema export DIR    JSON Schema of every bus message
 factorhub map FILE             an external document -> canonical JSON (--list: the formats)
 factorhub render FORMAT FILE   canonical JSON -> an outbound document
 factorhub reconcile ACCOUNT    our disbursements against the bank's camt.054 bookings
+factorhub calc FILE.json       quote a financing (融资额度测算): amounts, interest, repayments
+factorhub policy check FILE    validate a risk policy template (every bad key named)
 factorhub bench pipeline|hop|raw|map  throughput and latency
 factorhub simulators up        the external-system simulators (SIMULATORS.md)
 """
@@ -32,6 +34,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.cli_calc import calc_command, policy_check_command
 from hub.cli_mapping import bench_map_command, map_command, render_command
 from hub.cli_reconcile import reconcile_command
 from hub.cli_simulators import simulators_app
@@ -66,6 +69,10 @@ app.add_typer(bench_app, name="bench")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
 app.command("reconcile")(reconcile_command)
+app.command("calc")(calc_command)
+policy_app = typer.Typer(help="Risk policy templates (YAML).", no_args_is_help=True)
+policy_app.command("check")(policy_check_command)
+app.add_typer(policy_app, name="policy")
 app.command("render")(render_command)
 bench_app.command("map")(bench_map_command)
 

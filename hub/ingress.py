@@ -11,8 +11,8 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from canonical import FinancingState, MappingError
@@ -24,6 +24,8 @@ from hub.persistence.tables import DisbursementRow, RequestRow
 from mappings.catalogue import InboundFormat
 from mappings.formats import INBOUND_FORMATS, UnknownFormat, recognise
 from routes.flow import ROUTES
+from routes.policy import problems_of
+from routes.quote import QuoteRequest, quote
 
 __all__ = ["create_app"]
 
@@ -184,6 +186,27 @@ def create_app(hub: Hub) -> FastAPI:
             status="accepted" if done.created else "duplicate",
             links={"self": f"/v1/{where}/{done.id}"},
         )
+
+    @app.post(
+        "/v1/calc",
+        responses={
+            200: {"description": "the quote (QuoteResult)"},
+            422: {"description": "invalid"},
+        },
+        summary="Quote a financing (融资额度测算) before applying: the `factorhub calc` contract",
+    )
+    async def calc(request: Request) -> Response:
+        try:
+            raw = await _read_limited(request, settings.max_body_bytes)
+        except _TooLarge:
+            return JSONResponse(
+                {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
+            )
+        try:
+            quote_request = QuoteRequest.model_validate_json(raw)
+        except ValidationError as error:
+            return _invalid("calc", [p.as_dict() for p in problems_of(error)])
+        return Response(quote(quote_request).model_dump_json(), media_type="application/json")
 
     @app.get("/v1/documents/{document_id}", response_model=DocumentBody)
     async def get_document(document_id: Annotated[str, Path(max_length=64)]) -> DocumentBody:

@@ -1,4 +1,5 @@
-"""JSON Schemas of the bus messages and the envelope, for partners and contract tests."""
+"""JSON Schemas of the bus messages, the envelope and the quote documents (`factorhub calc`,
+`POST /v1/calc`), for partners and contract tests."""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ def export_schemas(directory: Path) -> list[Path]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         if topic := getattr(model, "topic", None):
             schema["x-factorhub-topic"] = topic
+        path = directory / f"{name}.schema.json"
+        path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    from routes.quote import QuoteRequest, QuoteResult
+
+    for name, document, mode in (
+        ("QuoteRequest", QuoteRequest, "validation"),
+        ("QuoteResult", QuoteResult, "serialization"),
+    ):
+        schema = document.model_json_schema(mode=mode)  # type: ignore[arg-type]
+        schema["$id"] = f"urn:factorhub:schema:{name}:v1"
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         path = directory / f"{name}.schema.json"
         path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         written.append(path)

@@ -1,13 +1,226 @@
-"""The parameters the flow decides money with (the domain's §6.0 defaults)."""
+"""The parameters the flow decides money with: the risk policy (§6.0 defaults) and its YAML files.
+
+`Policy` is one programme's or institution's risk policy; every key left out takes the domain's
+§6.0 default. Decimals are written as decimal strings (never YAML or JSON floats), so a policy
+file means exactly what it says. `load_policy` validates a YAML file and, when it is wrong, lists
+every bad key with its path in one `PolicyError`.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Literal, Self
 
-from canonical import BankAccount, Party, PartyRole
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
-__all__ = ["DEFAULT_FACTOR", "DEFAULT_FACTOR_ACCOUNT", "FlowPolicy"]
+from canonical import BankAccount, ConfigurationError, Party, PartyRole, Problem
+
+__all__ = [
+    "DEFAULT_FACTOR",
+    "DEFAULT_FACTOR_ACCOUNT",
+    "POLICY_DIR",
+    "DecimalText",
+    "FlowPolicy",
+    "MatchingPolicy",
+    "MoneyText",
+    "Policy",
+    "PolicyError",
+    "Rate",
+    "load_policy",
+    "problems_of",
+]
+
+POLICY_DIR = Path(__file__).parent / "policies"
+"""The example policy files shipped with the hub (`default.yaml` is exactly §6.0)."""
+
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+_KEY_PATH = re.compile(r"[A-Za-z_]\w*(/\w+)*")
+
+
+def _decimal_text(value: object) -> Decimal:
+    """Accept a decimal string (or a Decimal from Python); refuse floats, ints and booleans."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str) and _DECIMAL.match(value.strip()):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+            pass
+    raise ValueError('must be a decimal string such as "0.80" (never a bare number)')
+
+
+def _fen(value: Decimal) -> Decimal:
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError("money has at most 2 decimal places (the fen)")
+    return value
+
+
+def _not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _unit(value: Decimal) -> Decimal:
+    if value > 1:
+        raise ValueError('is a fraction: at most 1 (write 6 % as "0.06")')
+    return value
+
+
+_TEXT_SCHEMA = WithJsonSchema({"type": "string", "pattern": _DECIMAL.pattern})
+_AS_TEXT = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+
+DecimalText = Annotated[
+    Decimal, BeforeValidator(_decimal_text), AfterValidator(_not_negative), _TEXT_SCHEMA, _AS_TEXT
+]
+"""A non-negative decimal written as a string (quantities, unit prices)."""
+
+MoneyText = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    AfterValidator(_not_negative),
+    AfterValidator(_fen),
+    _TEXT_SCHEMA,
+    _AS_TEXT,
+]
+"""A non-negative CNY amount written as a string with at most two decimals."""
+
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    AfterValidator(_not_negative),
+    AfterValidator(_unit),
+    _TEXT_SCHEMA,
+    _AS_TEXT,
+]
+"""A fraction between 0 and 1 written as a string (advance rate, annual rates, tolerances)."""
+
+Days = Annotated[int, Field(ge=0, le=3650, strict=True)]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class MatchingPolicy(BaseModel):
+    """Tolerances of §3.3 and what a partial match leads to."""
+
+    model_config = _FROZEN
+
+    amount_tolerance_pct: Rate = Decimal("0.005")
+    amount_tolerance_abs: MoneyText = Decimal("100.00")
+    quantity_tolerance_pct: Rate = Decimal("0.02")
+    price_tolerance_pct: Rate = Decimal("0.005")
+    over_delivery_pct: Rate = Decimal("0.05")
+    partial_match_mode: Literal["delivered_only", "reject", "manual_review"] = "delivered_only"
+
+
+class Policy(BaseModel):
+    """One risk policy: the §6.0 defaults for every key a programme leaves out."""
+
+    model_config = _FROZEN
+
+    advance_rate: Rate = Decimal("0.80")
+    annual_rate: Rate = Decimal("0.06")
+    interest_method: Literal["arrears", "discount"] = "arrears"
+    day_count: Literal["ACT/360", "ACT/365"] = "ACT/360"
+    fee_rate: Rate = Decimal("0.005")
+    fee_timing: Literal["upfront", "arrears"] = "upfront"
+    """`upfront`: deducted from the disbursement (§6.0); `arrears`: first in the waterfall."""
+    penalty_rate: Rate = Decimal("0.09")
+    penalty_grace_days: Days = 3
+    receivable_grace_days: Days = 0
+    compound_penalty: bool = Field(default=False, strict=True)
+    refund_unearned_interest: bool = Field(default=True, strict=True)
+    """Discounted interest for days not used is refunded on early repayment (§2.3)."""
+    max_age_days: Days = 180
+    min_days_to_due: Days = 7
+    max_days_to_due: Days = 180
+    min_ticket: MoneyText = Decimal("10000.00")
+    review_above: MoneyText | None = None
+    """Approval threshold: a principal above it needs a credit officer (decision REVIEW)."""
+    commercial_factor: bool = Field(default=True, strict=True)
+    """The 205号 portfolio limits (§2.11) apply to commercial factors only."""
+    recourse: bool = Field(default=True, strict=True)
+    partial_approval: bool = Field(default=True, strict=True)
+    matching: MatchingPolicy = MatchingPolicy()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = []
+        if self.advance_rate == 0:
+            problems.append("advance_rate: must be above 0")
+        if self.min_days_to_due > self.max_days_to_due:
+            problems.append("min_days_to_due: must not exceed max_days_to_due")
+        if self.penalty_rate < self.annual_rate:
+            problems.append("penalty_rate: must not be below annual_rate (it replaces it, §2.5)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def day_basis(self) -> int:
+        """The denominator of the daily rate: 360 or 365."""
+        return 360 if self.day_count == "ACT/360" else 365
+
+
+class PolicyError(ConfigurationError):
+    """A policy file is unreadable or invalid; `problems` names every bad key."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p.path}: {p.reason}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} problem(s)\n{lines}")
+
+
+def problems_of(error: ValidationError, prefix: str = "") -> list[Problem]:
+    """Every error of a pydantic validation as a Problem with its JSON-pointer path."""
+    problems = []
+    for item in error.errors(include_url=False):
+        parts = [str(part) for part in item["loc"]]
+        message = item["msg"].removeprefix("Value error, ")
+        for reason in message.split("; "):
+            where = parts
+            key, sep, rest = reason.partition(": ")
+            if sep and _KEY_PATH.fullmatch(key) and item["type"] == "value_error":
+                where, reason = [*parts, *key.split("/")], rest
+            problems.append(
+                Problem(path=prefix + "/" + "/".join(where), reason=reason, value=item.get("input"))
+            )
+    return problems
+
+
+def load_policy(path: Path | str) -> Policy:
+    """Read and validate a YAML policy; raise PolicyError listing every bad key."""
+    source = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PolicyError(source, [Problem(path="/", reason=f"cannot read: {error}")]) from error
+    except yaml.YAMLError as error:
+        raise PolicyError(source, [Problem(path="/", reason=f"not YAML: {error}")]) from error
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise PolicyError(source, [Problem(path="/", reason="must be a mapping of keys")])
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as error:
+        raise PolicyError(source, problems_of(error)) from None
+
 
 DEFAULT_FACTOR = Party(
     name="演示商业保理有限公司", uscc="91310115MA1H7XQR31", role=PartyRole.FACTOR
@@ -24,7 +237,7 @@ DEFAULT_FACTOR_ACCOUNT = BankAccount(
 
 @dataclass(frozen=True, kw_only=True)
 class FlowPolicy:
-    """Advance rate and matching tolerances; one per programme (full YAML policies come later)."""
+    """Advance rate and matching tolerances the running flow uses, one per programme."""
 
     advance_rate: Decimal = Decimal("0.80")
     amount_tolerance_pct: Decimal = Decimal("0.005")

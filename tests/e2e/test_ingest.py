@@ -101,3 +101,16 @@ async def test_an_oversized_document_is_413(ingress):
     _, client = ingress
     response = await client.post("/v1/ingest/pain002", content=b"<" * (64 * 1024 + 1))
     assert response.status_code == 413
+
+
+async def test_post_calc_answers_the_issues_example_quote_and_lists_bad_fields(ingress):
+    from tests.routes.test_quote_example import EXAMPLE_INPUT, EXAMPLE_OUTPUT
+
+    _, client = ingress
+    answer = await client.post("/v1/calc", json=EXAMPLE_INPUT)
+    assert answer.status_code == 200
+    assert answer.json() == EXAMPLE_OUTPUT
+    bad = await client.post("/v1/calc", json={**EXAMPLE_INPUT, "as_of": "2026-02-30"})
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "invalid document"
+    assert [p["path"] for p in bad.json()["problems"]] == ["/as_of"]

@@ -17,7 +17,8 @@ def test_every_message_type_has_a_distinct_topic():
 def test_schema_export_writes_one_valid_schema_per_message_type(tmp_path):
     files = export_schemas(tmp_path)
     names = {p.name for p in files}
-    assert names == {f"{n}.schema.json" for n in [*MESSAGE_TYPES, "Envelope"]}
+    expected = [*MESSAGE_TYPES, "Envelope", "QuoteRequest", "QuoteResult"]
+    assert names == {f"{n}.schema.json" for n in expected}
     for path in files:
         schema = json.loads(path.read_text())
         jsonschema.Draft202012Validator.check_schema(schema)

@@ -1,0 +1,85 @@
+"""How the running flow's smaller `FinancingState` set sits inside the §4.1 application machine.
+
+Every hub state has a §4.1 state of the same name. The hub takes fewer, larger steps: each move
+it makes today is listed in `HUB_MOVES` with the §4.1 events that replay it, or with none and a
+note where §4.1 would not make that move at all. The differences, in one place:
+
+- The hub matches straight from SUBMITTED: there is no VERIFYING / VERIFIED yet.
+- The hub rejects a match exception at once; §4.1 sends it to MATCH_REVIEW for an operator.
+- The hub files the registration on LimitReserved: APPROVED and REGISTERING are skipped.
+- The hub treats DISBURSED as terminal; in §4.1 repayment, overdue and write-off follow.
+- The hub rejects at REGISTERED when the facility has gone; §4.1 holds the application there
+  (the pre-disbursement guard fails) until approval_expired cancels it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from canonical import FinancingState
+from routes.lifecycle.application import ApplicationEvent, ApplicationState
+
+__all__ = ["HUB_MOVES", "HubMove", "application_state"]
+
+
+def application_state(state: FinancingState) -> ApplicationState:
+    """The §4.1 state for a hub state (same name; DISBURSED is not terminal in §4.1)."""
+    return ApplicationState(state.value)
+
+
+@dataclass(frozen=True, slots=True)
+class HubMove:
+    """One transition the running flow makes, and how §4.1 reaches the same place."""
+
+    source: FinancingState
+    target: FinancingState
+    events: tuple[ApplicationEvent, ...]
+    """The §4.1 events that replay this move; empty when §4.1 has no such move."""
+    note: str
+
+
+F = FinancingState
+V = ApplicationEvent
+
+HUB_MOVES: tuple[HubMove, ...] = (
+    HubMove(
+        F.SUBMITTED,
+        F.MATCHED,
+        (V.START_VERIFICATION, V.VERIFICATION_PASSED, V.MATCH_PASSED),
+        "routes/matching.py: verification is not wired yet",
+    ),
+    HubMove(
+        F.SUBMITTED,
+        F.REJECTED,
+        (),
+        "routes/matching.py rejects a match problem; §4.1 has VERIFIED -> MATCH_REVIEW instead",
+    ),
+    HubMove(F.MATCHED, F.LIMIT_RESERVED, (V.RESERVE_OK,), "routes/limits.py"),
+    HubMove(
+        F.MATCHED,
+        F.REJECTED,
+        (V.RESERVE_FAILED,),
+        "routes/limits.py: BELOW_MIN_TICKET, NO_FACILITY, LIMIT_SELLER",
+    ),
+    HubMove(
+        F.LIMIT_RESERVED,
+        F.REGISTERED,
+        (V.CREDIT_APPROVED, V.CONTRACT_SIGNED, V.REGISTRATION_CONFIRMED),
+        "routes/registration.py: credit approval and contract signing are not wired yet",
+    ),
+    HubMove(F.REGISTERED, F.DISBURSING, (V.DISBURSEMENT_INSTRUCTED,), "routes/disbursement.py"),
+    HubMove(
+        F.REGISTERED,
+        F.REJECTED,
+        (),
+        "routes/disbursement.py (NO_FACILITY); §4.1 waits at REGISTERED until approval_expired",
+    ),
+    HubMove(F.DISBURSING, F.DISBURSED, (V.DISBURSEMENT_SUCCEEDED,), "routes/disbursement.py"),
+    HubMove(
+        F.DISBURSING,
+        F.REJECTED,
+        (V.DISBURSEMENT_FAILED,),
+        "routes/disbursement.py (bank RJCT): the final-failure row decided from §3.7",
+    ),
+)
+"""Every move the running flow makes today (from the routes' `allowed_from` and targets)."""
