@@ -1,4 +1,5 @@
-"""Matching: the invoice against the purchase order that came with it (§3.3, simplified).
+"""Matching: the invoice against the purchase order that came with it (§3.3, simplified),
+after locking the invoice against double financing (§3.1).
 
 The first flow rejects exceptions outright; review queues arrive with the full factoring rules.
 """
@@ -61,6 +62,24 @@ async def match_documents(
 ) -> Sequence[Message]:
     """Match, then compute the principal (advance rate x invoice total, rounded down)."""
     request = msg.request
+    owner = await uow.invoice_locks.claim(request.invoice.key, msg.request_id)
+    if owner != msg.request_id:  # §3.1: the invoice already backs another application
+        detail = f"invoice {request.invoice.key} is financed by {owner}"
+        await uow.requests.transition(
+            msg.request_id,
+            FinancingState.REJECTED,
+            allowed_from=_FROM,
+            reason="DUPLICATE_FINANCING",
+            note=detail,
+        )
+        return [
+            FinancingRejected(
+                request_id=msg.request_id,
+                reason="DUPLICATE_FINANCING",
+                detail=detail,
+                step="matching",
+            )
+        ]
     problem = match_problem(request, services.policy)
     if problem is not None:
         code, detail = problem

@@ -29,6 +29,7 @@ __all__ = [
     "DisbursementRepository",
     "Facility",
     "FacilityRepository",
+    "InvoiceLocks",
     "RegistrationRepository",
     "RegistrationRequest",
     "RegistryGateway",
@@ -86,6 +87,12 @@ class RequestRepository(Protocol):
         """Move the request to `target`, recording the step; IllegalTransition otherwise."""
 
 
+class InvoiceLocks(Protocol):
+    async def claim(self, invoice_key: str, request_id: str) -> str:
+        """Lock the tax invoice for the request; returns the request holding it (this one, or
+        an earlier application that has not been rejected)."""
+
+
 class FacilityRepository(Protocol):
     async def get(self, seller_uscc: str) -> Facility | None: ...
 
@@ -126,6 +133,9 @@ class UnitOfWork(Protocol):
 
     @property
     def disbursements(self) -> DisbursementRepository: ...
+
+    @property
+    def invoice_locks(self) -> InvoiceLocks: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -42,6 +43,11 @@ def line(qty: str, price: str, item: str = "M0001") -> DocumentLine:
     )
 
 
+def invoice_number_for(request_id: str) -> str:
+    """A 20-digit 数电 number of the request's own."""
+    return "2632" + f"{zlib.crc32(request_id.encode()):016d}"
+
+
 def financing_request(
     request_id: str = "FR0001",
     *,
@@ -50,12 +56,15 @@ def financing_request(
     invoice_qty: str = "100",
     order_qty: str = "100",
     with_order: bool = True,
+    invoice_number: str | None = None,
 ) -> FinancingRequest:
+    """A request whose invoice number is its own (derived from the id) unless one is given:
+    two requests with one invoice are double financing."""
     gross = Decimal(total)
     net = (gross / Decimal("1.13")).quantize(Decimal("0.01"))
     provenance = Provenance(source_system="test", source_document_id=f"DOC-{request_id}")
     invoice = Invoice(
-        number="26322000000012345678",
+        number=invoice_number or invoice_number_for(request_id),
         kind=InvoiceKind.SPECIAL,
         issue_date=date(2026, 11, 20),
         due_date=date(2027, 2, 18),
@@ -141,9 +150,9 @@ def instruction(number: int, amount: str = "1000.00", **changes: object) -> Disb
     return DisbursementInstruction.model_validate(fields)
 
 
-def submitted_envelope(request_id: str) -> Envelope:
+def submitted_envelope(request_id: str, *, invoice_number: str | None = None) -> Envelope:
     """The FinancingSubmitted envelope the intake would write for `financing_request(id)`."""
-    request = financing_request(request_id)
+    request = financing_request(request_id, invoice_number=invoice_number)
     message = FinancingSubmitted(request_id=request_id, request=request)
     return Envelope(
         correlation_id=request_id,

@@ -26,6 +26,7 @@ __all__ = [
     "DocumentRow",
     "FacilityRow",
     "InboxRow",
+    "InvoiceLockRow",
     "OutboxRow",
     "RegistrationRow",
     "RequestEventRow",
@@ -115,6 +116,21 @@ class InboxRow(Base):
     consumer: Mapped[str] = mapped_column(_ID, primary_key=True)
     message_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class InvoiceLockRow(Base):
+    """Which application finances a tax invoice: one at a time, whatever tenant or ERP pushed it.
+
+    The key is the SM3 fingerprint of the invoice's tax identity (code + number), so the same
+    invoice pushed by two ERPs, or for two tenants, is the same lock.
+    """
+
+    __tablename__ = "invoice_locks"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(_ID)
+    invoice_key: Mapped[str] = mapped_column(String(32))
+    locked_at: Mapped[datetime] = mapped_column(_TS)
 
 
 class OutboxRow(Base):

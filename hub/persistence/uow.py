@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.persistence.db import Database
 from hub.persistence.documents import SqlDocumentRepository
 from hub.persistence.facilities import SqlFacilityRepository
+from hub.persistence.invoice_locks import SqlInvoiceLocks
 from hub.persistence.messaging import SqlDeadLetters, SqlInbox, SqlOutbox
 from hub.persistence.payments import SqlDisbursementRepository, SqlRegistrationRepository
 from hub.persistence.requests import SqlRequestRepository
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session, clock, dispatched=self._dispatched)
         self.dead_letters = SqlDeadLetters(self.session, clock)
         self.documents = SqlDocumentRepository(self.session)
+        self.invoice_locks = SqlInvoiceLocks(self.session, clock)
         return self
 
     async def __aexit__(
