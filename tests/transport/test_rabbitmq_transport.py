@@ -17,6 +17,7 @@ import aio_pika
 import pytest
 import pytest_asyncio
 
+from canonical import DeliveryError
 from canonical.envelope import Envelope
 from hub.transport.rabbitmq import RabbitTransport
 from tests.support.transport_contract import (
@@ -149,7 +150,16 @@ async def test_no_message_is_lost_when_the_server_drops_the_connection(rabbit_ur
 
         closed = await asyncio.to_thread(_close_connections_named, f"factorhub-test-{run_id}")
         dropped.set()
-        await transport.publish([("drop.test", e) for e in second])  # waits for the reconnect
+        # Publishing waits for the reconnect; a publish that raced the drop fails as a whole
+        # (DeliveryError) and is sent again, as the outbox relay does.
+        for attempt in range(10):
+            try:
+                await transport.publish([("drop.test", e) for e in second])
+                break
+            except DeliveryError:
+                if attempt == 9:
+                    raise
+                await asyncio.sleep(0.5)
 
         expected = {e.message_id for e in first + second}
         await wait_until(
