@@ -129,7 +129,7 @@ class InvoiceLockRow(Base):
 
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_id: Mapped[str] = mapped_column(_ID)
-    invoice_key: Mapped[str] = mapped_column(String(32))
+    invoice_key: Mapped[str] = mapped_column(String(32), unique=True)
     locked_at: Mapped[datetime] = mapped_column(_TS)
 
 

@@ -85,6 +85,7 @@ class SqlUnitOfWork:
         needs of them in one query (the request states at once, the rest on first use)."""
         ids = list(request_ids)
         sellers = await self.requests.preload(ids)
+        self.invoice_locks.expect(ids)
         self.facilities.expect(ids, sellers)
         self.disbursements.expect(ids)
 
@@ -94,6 +95,7 @@ class SqlUnitOfWork:
         await self.facilities.flush()
         await self.registrations.flush()
         await self.disbursements.flush()
+        await self.invoice_locks.flush()
 
     def forget(self) -> None:
         """Drop what the repositories read and queued, after rolling back to a savepoint."""
@@ -101,6 +103,7 @@ class SqlUnitOfWork:
         self.facilities.forget()
         self.registrations.forget()
         self.disbursements.forget()
+        self.invoice_locks.forget()
 
     async def commit(self) -> None:
         await self.flush()

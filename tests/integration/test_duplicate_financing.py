@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from canonical import FinancingState
 from connectors.bank_iso import IsoBankGateway
@@ -89,11 +90,18 @@ async def test_concurrent_claims_of_one_invoice_leave_exactly_one_owner(units):
     await _store(units, *(f"FR{i}" for i in range(8)))
 
     async def claim(request_id: str) -> str:
-        async with units() as uow:
-            owner = await uow.invoice_locks.claim(SHARED, request_id)
-            await asyncio.sleep(0.01)  # hold the transaction open while others try
-            await uow.commit()
-            return owner
+        """As the consumer does: a unit that lost the race cannot commit its lock, and the
+        message is applied again in a fresh unit, which then sees the winner."""
+        for _ in range(3):
+            try:
+                async with units() as uow:
+                    owner = await uow.invoice_locks.claim(SHARED, request_id)
+                    await asyncio.sleep(0.01)  # hold the transaction open while others try
+                    await uow.commit()
+                    return owner
+            except IntegrityError:
+                continue
+        raise AssertionError("the claim never settled")
 
     owners = await asyncio.gather(*(claim(f"FR{i}") for i in range(8)))
     assert len(set(owners)) == 1
@@ -103,3 +111,24 @@ def test_the_fingerprint_is_the_sm3_of_the_tax_identity_only():
     assert invoice_fingerprint(SHARED) == invoice_fingerprint(SHARED)
     assert invoice_fingerprint(SHARED) != invoice_fingerprint("1100201130" + "12345678")
     assert len(invoice_fingerprint(SHARED)) == 64
+
+
+async def test_two_consumers_racing_with_the_same_invoice_finance_it_once(database_url):
+    databases = [Database(database_url) for _ in range(2)]
+    await databases[0].upgrade()
+    factories = [UnitOfWorkFactory(db, lambda: NOW) for db in databases]
+    try:
+        await _store(factories[0], "FRA", "FRB")
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:9") as unused:
+            await asyncio.gather(
+                _consumer(factories[0], unused)([submitted_envelope("FRA", invoice_number=SHARED)]),
+                _consumer(factories[1], unused)([submitted_envelope("FRB", invoice_number=SHARED)]),
+            )
+        states = sorted(await _states(factories[0], "FRA", "FRB"))
+        assert states == [
+            (FinancingState.MATCHED, None),
+            (FinancingState.REJECTED, "DUPLICATE_FINANCING"),
+        ]
+    finally:
+        for database in databases:
+            await database.aclose()

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("invoice_key", sa.String(length=32), nullable=False),
         sa.Column("locked_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("fingerprint"),
+        sa.UniqueConstraint("invoice_key"),
     )
 
 
