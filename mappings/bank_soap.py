@@ -1,18 +1,22 @@
-"""Bank-core disbursement service: SOAP 1.1, document/literal wrapped (formats-outbound §1.7).
+"""Bank-core payment service: SOAP 1.1, document/literal wrapped (formats-outbound §1.7).
 
-The operation is `Disburse`; its request wrapper carries the instruction as a flat sequence of
-parameters and its response wrapper is `DisburseResponse` (RetStatus S/F, RetCode, RetMsg, the
-echoed BizRefNo, the core's CoreSeqNo and an ISO transaction status). The ESB `SysHead` rides in
-`soap:Header`; its ConsumerSeqNo is the idempotency key, by default the instruction id, so a
-retry after a timeout repeats it and the core returns its first answer. The element names and
-namespaces are our simulator contract ([DESIGN]: banks publish their own WSDL).
+Banks publish their own WSDL; the bank core's is the one the bundled simulator serves
+(`GET /bankcore?wsdl`, namespace `http://sim.factorhub.cn/bankcore/v1`), and this module speaks
+exactly that contract. `SubmitPayment` carries one instruction (InstructionId, DebtorAccount,
+CreditorAccount, CreditorName, CreditorAgent?, Amount, Currency, CreditLineId?, Remittance?);
+`QueryPaymentStatus` asks for one by InstructionId. Both answer `<operation>Response/Payment`
+(InstructionId, Status ACSC/RJCT, ReasonCode?, ReasonText?, BankReference, Amount, Currency,
+AcceptedAt?, Duplicate?). The literal `SysHead` (ConsumerId, ConsumerSeqNo, TranTimestamp?) rides
+in `soap:Header`. The core is idempotent by InstructionId: a resend with the same terms returns
+the first answer with `Duplicate` true and pays nothing.
 
 A SOAP Fault is a well-formed answer, not a mapping failure: it is returned as a typed
 `BankCoreFault`, never as MappingError, so the connector can tell "the bank said no" from "the
-answer was unreadable" (after which only a query by serial is safe). `BankCoreFault.transient`
+answer was unreadable" (after which only a status query is safe). `BankCoreFault.transient`
 follows SOAP 1.1 §4.4.1: a `Server` fault (processing failed, the message was fine) may succeed
-when retried with the same ConsumerSeqNo; `Client`, `VersionMismatch` and `MustUnderstand` faults
-will fail again.
+when retried with the same InstructionId; `Client` and `VersionMismatch` faults will fail again,
+except that `never_received` (detail code PAYMENT_NOT_FOUND, the answer to a status query) is the
+one case where resending the payment is safe.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from typing import Literal
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from canonical import FEN, DisbursementInstruction, PaymentResult, PaymentStatus, Provenance
+from canonical import FEN, DisbursementInstruction, Money, PaymentResult, Provenance
 from mappings._invoice import fingerprint
-from mappings._payments import CHINA, XmlFields, check_text, fen_text, readable_xml
+from mappings._payments import CHINA, XmlFields, check_text, fen_text, money_amount, readable_xml
 from mappings._problems import Problems, guarded, require_aware
 from mappings._xml import child, local_name, namespace, parse_untrusted
 from mappings.catalogue import InboundFormat, OutboundFormat
@@ -34,7 +38,6 @@ from mappings.pain002 import payment_status
 
 __all__ = [
     "BANK_CORE_NAMESPACE",
-    "ESB_NAMESPACE",
     "INBOUND",
     "OUTBOUND",
     "SOAP11_NAMESPACE",
@@ -42,8 +45,10 @@ __all__ = [
     "BankCoreReply",
     "BankCoreResponse",
     "BankSoapDisbursement",
+    "BankSoapStatusQuery",
     "bank_soap_response_to_canonical",
     "canonical_to_bank_soap",
+    "canonical_to_bank_soap_status_query",
     "read_bank_soap_response",
     "recognise_bank_soap_response",
     "write_bank_soap_response",
@@ -52,61 +57,81 @@ __all__ = [
 SOURCE_REQUEST = "bank-soap-disbursement"
 SOURCE_RESPONSE = "bank-soap-response"
 SOAP11_NAMESPACE = "http://schemas.xmlsoap.org/soap/envelope/"
-BANK_CORE_NAMESPACE = "urn:factorhub:sim:bankcore:disbursement:v1"
-ESB_NAMESPACE = "urn:factorhub:sim:esb:v1"
+BANK_CORE_NAMESPACE = "http://sim.factorhub.cn/bankcore/v1"
 
-_ENV, _BC, _ESB = (f"{{{SOAP11_NAMESPACE}}}", f"{{{BANK_CORE_NAMESPACE}}}", f"{{{ESB_NAMESPACE}}}")
-_NSMAP = {"soapenv": SOAP11_NAMESPACE, "bc": BANK_CORE_NAMESPACE, "esb": ESB_NAMESPACE}
+Operation = Literal["SubmitPayment", "QueryPaymentStatus"]
+_RESPONSES = {f"{op}Response": op for op in ("SubmitPayment", "QueryPaymentStatus")}
+_ENV, _BC = f"{{{SOAP11_NAMESPACE}}}", f"{{{BANK_CORE_NAMESPACE}}}"
+_NSMAP = {"soap": SOAP11_NAMESPACE, "tns": BANK_CORE_NAMESPACE}
 _FROZEN = ConfigDict(frozen=True, strict=True, extra="forbid")
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_MAX_AMOUNT_DIGITS = 18  # the WSDL's Amount: totalDigits 18, fractionDigits 2
 
 
-class BankSoapDisbursement(BaseModel):
-    """What `factorhub render bank-soap-disbursement` takes: the instruction and the ESB head."""
-
+class _SysHead(BaseModel):
     model_config = _FROZEN
 
-    instruction: DisbursementInstruction
-    consumer_id: str = Field(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z_-]+$")
-    """The calling system's ESB id (about 6 characters)."""
+    consumer_id: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z_-]+$")
+    """The calling system's ESB id (the WSDL allows 10 characters)."""
     consumer_seq_no: str = Field(default="", max_length=52)
-    """The idempotency key; empty means the instruction id (stable across retries)."""
-    service_code: str = Field(default="DISBURSE", min_length=1, max_length=32)
+    """The caller's serial; empty means the instruction id (stable across retries)."""
     sent_at: datetime
 
 
+class BankSoapDisbursement(_SysHead):
+    """What `factorhub render bank-soap-disbursement` takes: the instruction and the head."""
+
+    instruction: DisbursementInstruction
+    credit_line_id: str = Field(default="", max_length=35)
+    """The bank's credit line the payment draws on (its UsedAmount grows once), if any."""
+
+
+class BankSoapStatusQuery(_SysHead):
+    """`QueryPaymentStatus`: what the core knows of one instruction (after a lost answer)."""
+
+    instruction_id: str = Field(min_length=1, max_length=35)
+
+
 class BankCoreResponse(BaseModel):
-    """`DisburseResponse`: the core's answer to one disbursement."""
+    """`SubmitPaymentResponse` / `QueryPaymentStatusResponse`: the core's word on one payment."""
 
     model_config = _FROZEN
 
-    ret_status: Literal["S", "F"]
-    ret_code: str = Field(default="", max_length=32)
-    ret_msg: str = Field(default="", max_length=512)
-    biz_ref_no: str = Field(min_length=1, max_length=35)
-    """Echo of the instruction id."""
-    core_seq_no: str = Field(default="", max_length=64)
-    """The core's own reference for the transfer (the bank reference)."""
-    tx_status: str = Field(default="", pattern=r"^([A-Z]{4})?$")
-    """ISO ExternalPaymentTransactionStatus1Code (ACSP, ACSC, ...) when RetStatus is S."""
-    esb_seq_no: str = Field(default="", max_length=64)
+    operation: Operation
+    instruction_id: str = Field(min_length=1, max_length=35)
+    status: str = Field(pattern=r"^[A-Z]{4}$")
+    """ISO ExternalPaymentTransactionStatus1Code: the WSDL lists ACSC and RJCT."""
+    reason_code: str = Field(default="", max_length=35)
+    reason_text: str = Field(default="", max_length=140)
+    bank_reference: str = Field(default="", max_length=35)
+    amount: Money
+    accepted_at: datetime | None = None
+    duplicate: bool | None = None
+    """SubmitPayment only: true when this answers a resend (nothing was paid again)."""
 
 
 class BankCoreFault(BaseModel):
-    """A SOAP 1.1 Fault, with the core's RetCode/RetMsg from `detail` when it gives them."""
+    """A SOAP 1.1 Fault, with the core's `ServiceFault` detail (Code, Message, Field)."""
 
     model_config = _FROZEN
 
     code: str = Field(min_length=1, max_length=128)
-    """The local part of faultcode: `Server`, `Client`, or a dotted refinement of one."""
+    """The local part of faultcode: `Server`, `Client`, `VersionMismatch` (or a refinement)."""
     message: str = Field(default="", max_length=1024)
     actor: str = Field(default="", max_length=256)
-    detail_code: str = Field(default="", max_length=32)
-    detail_message: str = Field(default="", max_length=512)
+    detail_code: str = Field(default="", max_length=35)
+    detail_message: str = Field(default="", max_length=1024)
+    detail_field: str = Field(default="", max_length=256)
 
     @property
     def transient(self) -> bool:
-        """A Server fault: retrying with the same ConsumerSeqNo may succeed."""
+        """A Server fault: retrying with the same InstructionId may succeed."""
         return self.code.split(".", 1)[0] == "Server"
+
+    @property
+    def never_received(self) -> bool:
+        """The core has no payment with that InstructionId: only now is a resend safe."""
+        return self.detail_code == "PAYMENT_NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -119,18 +144,22 @@ class BankCoreReply:
     provenance: Provenance
 
 
-# --- request ----------------------------------------------------------------------------------
+# --- requests ---------------------------------------------------------------------------------
 
 
 def canonical_to_bank_soap(request: BankSoapDisbursement) -> bytes:
-    """The SOAP envelope (UTF-8) calling `Disburse` for one instruction."""
-    return guarded(SOURCE_REQUEST, lambda: _request(request))
+    """The SOAP envelope (UTF-8) calling `SubmitPayment` for one instruction."""
+    return guarded(SOURCE_REQUEST, lambda: _submit(request))
 
 
-def _request(request: BankSoapDisbursement) -> bytes:
+def canonical_to_bank_soap_status_query(query: BankSoapStatusQuery) -> bytes:
+    """The SOAP envelope (UTF-8) calling `QueryPaymentStatus` for one instruction id."""
+    return guarded(SOURCE_REQUEST, lambda: _status_query(query))
+
+
+def _submit(request: BankSoapDisbursement) -> bytes:
     problems = Problems()
     instruction = request.instruction
-    require_aware(problems, "sent_at", request.sent_at)
     amount = instruction.amount.amount
     if amount <= 0:
         problems.add("instruction.amount", "must be positive", str(amount))
@@ -140,26 +169,39 @@ def _request(request: BankSoapDisbursement) -> bytes:
             "has more than 2 decimals: a payment is never rounded here",
             str(amount),
         )
-    parameters = _parameters(instruction)
+    elif len(fen_text(amount).replace(".", "")) > _MAX_AMOUNT_DIGITS:
+        problems.add("instruction.amount", "has more than 18 digits", str(amount))
+    parameters = _parameters(request)
     for name, value in parameters:
         check_text(problems, f"instruction.{name}", value)
-    check_text(problems, "consumer_seq_no", request.consumer_seq_no)
-    check_text(problems, "service_code", request.service_code)
-    problems.raise_if_any(SOURCE_REQUEST)
+    check_text(problems, "credit_line_id", request.credit_line_id)
+    return _envelope(problems, request, "SubmitPayment", instruction.id, parameters)
 
+
+def _status_query(query: BankSoapStatusQuery) -> bytes:
+    problems = Problems()
+    check_text(problems, "instruction_id", query.instruction_id)
+    parameters = [("InstructionId", query.instruction_id)]
+    return _envelope(problems, query, "QueryPaymentStatus", query.instruction_id, parameters)
+
+
+def _envelope(
+    problems: Problems,
+    head: _SysHead,
+    operation: str,
+    instruction_id: str,
+    parameters: list[tuple[str, str]],
+) -> bytes:
+    require_aware(problems, "sent_at", head.sent_at)
+    check_text(problems, "consumer_seq_no", head.consumer_seq_no)
+    problems.raise_if_any(SOURCE_REQUEST)
     envelope = etree.Element(f"{_ENV}Envelope", nsmap=_NSMAP)  # type: ignore[arg-type]
-    head = _sub(_sub(envelope, f"{_ENV}Header"), f"{_ESB}SysHead")
-    sent = request.sent_at.astimezone(CHINA)
-    for tag, text in (
-        ("ServiceCode", request.service_code),
-        ("ServiceScene", "01"),
-        ("ConsumerId", request.consumer_id),
-        ("ConsumerSeqNo", request.consumer_seq_no or instruction.id),
-        ("TranDate", sent.strftime("%Y%m%d")),
-        ("TranTimestamp", sent.isoformat(timespec="milliseconds")),
-    ):
-        _sub(head, f"{_ESB}{tag}", text)
-    wrapper = _sub(_sub(envelope, f"{_ENV}Body"), f"{_BC}Disburse")
+    sys_head = _sub(_sub(envelope, f"{_ENV}Header"), f"{_BC}SysHead")
+    _sub(sys_head, f"{_BC}ConsumerId", head.consumer_id)
+    _sub(sys_head, f"{_BC}ConsumerSeqNo", head.consumer_seq_no or instruction_id)
+    sent = head.sent_at.astimezone(CHINA).isoformat(timespec="milliseconds")
+    _sub(sys_head, f"{_BC}TranTimestamp", sent)
+    wrapper = _sub(_sub(envelope, f"{_ENV}Body"), f"{_BC}{operation}")
     for tag, text in parameters:
         if text:
             _sub(wrapper, f"{_BC}{tag}", text)
@@ -167,37 +209,28 @@ def _request(request: BankSoapDisbursement) -> bytes:
     return xml
 
 
-def _parameters(instruction: DisbursementInstruction) -> list[tuple[str, str]]:
-    """The wrapper's sequence, in order (empty optional values are left out)."""
+def _parameters(request: BankSoapDisbursement) -> list[tuple[str, str]]:
+    """The wrapper's sequence, in the WSDL's order (empty optional values are left out)."""
+    instruction = request.instruction
     debtor, creditor = instruction.debtor_account, instruction.creditor_account
     return [
-        ("BizRefNo", instruction.id),
-        ("RequestId", instruction.request_id),
-        ("MessageId", instruction.message_id),
+        ("InstructionId", instruction.id),
+        ("DebtorAccount", debtor.number),
+        ("CreditorAccount", creditor.number),
+        ("CreditorName", instruction.creditor.name),
+        ("CreditorAgent", creditor.cnaps_code),
         ("Amount", fen_text(instruction.amount.amount)),
         ("Currency", instruction.amount.currency),
-        ("PayerName", instruction.debtor.name),
-        ("PayerUscc", instruction.debtor.uscc),
-        ("PayerAccount", debtor.number),
-        ("PayerAccountName", debtor.name),
-        ("PayerBankCode", debtor.cnaps_code),
-        ("PayerBankName", debtor.bank_name),
-        ("PayeeName", instruction.creditor.name),
-        ("PayeeUscc", instruction.creditor.uscc),
-        ("PayeeAccount", creditor.number),
-        ("PayeeAccountName", creditor.name),
-        ("PayeeBankCode", creditor.cnaps_code),
-        ("PayeeBankName", creditor.bank_name),
-        ("ExecutionDate", instruction.execution_date.isoformat()),
+        ("CreditLineId", request.credit_line_id),
         ("Remittance", instruction.remittance),
     ]
 
 
-# --- response ---------------------------------------------------------------------------------
+# --- responses --------------------------------------------------------------------------------
 
 
 def bank_soap_response_to_canonical(raw: bytes, *, received_at: datetime) -> BankCoreReply:
-    """Read a `DisburseResponse` or a Fault; MappingError only when the envelope is unreadable."""
+    """Read a payment response or a Fault; MappingError only when the envelope is unreadable."""
     return guarded(SOURCE_RESPONSE, lambda: _reply(raw, received_at))
 
 
@@ -206,13 +239,15 @@ def read_bank_soap_response(raw: bytes) -> BankCoreResponse | BankCoreFault:
 
 
 def write_bank_soap_response(answer: BankCoreResponse | BankCoreFault) -> bytes:
-    """The response envelope (the simulator's side)."""
+    """The response envelope (the simulator's side, for round-trip tests)."""
     return guarded(SOURCE_RESPONSE, lambda: _write_answer(answer))
 
 
 def recognise_bank_soap_response(raw: bytes) -> bool:
     head = raw[:4096] if isinstance(raw, bytes | bytearray) else b""
-    return b"Envelope" in head and (b"DisburseResponse" in head or b"Fault>" in head)
+    return b"Envelope" in head and (
+        any(name.encode() in head for name in _RESPONSES) or b"Fault>" in head
+    )
 
 
 def _reply(raw: bytes, received_at: datetime) -> BankCoreReply:
@@ -221,27 +256,23 @@ def _reply(raw: bytes, received_at: datetime) -> BankCoreReply:
     answer = _answer(problems, raw)
     result = None
     if isinstance(answer, BankCoreResponse):
-        if answer.ret_status == "S":
-            status, code = payment_status(answer.tx_status or "ACCP"), answer.tx_status
-        else:
-            status, code = PaymentStatus.REJECTED, "RJCT"
         reason = (
-            f"{answer.ret_code}: {answer.ret_msg}"
-            if answer.ret_code and answer.ret_msg
-            else answer.ret_code or answer.ret_msg
+            f"{answer.reason_code}: {answer.reason_text}"
+            if answer.reason_code and answer.reason_text
+            else answer.reason_code or answer.reason_text
         )
         result = PaymentResult(
-            instruction_id=answer.biz_ref_no,
-            status=status,
-            bank_code=code,
+            instruction_id=answer.instruction_id,
+            status=payment_status(answer.status),
+            bank_code=answer.status,
             reason=reason,
-            bank_reference=answer.core_seq_no,
+            bank_reference=answer.bank_reference,
             reported_at=received_at,
         )
     document_id = (
-        (answer.esb_seq_no or answer.biz_ref_no)
+        (answer.bank_reference or answer.instruction_id)
         if isinstance(answer, BankCoreResponse)
-        else f"fault:{answer.code}"[:128]
+        else f"fault:{answer.detail_code or answer.code}"[:128]
     )
     return BankCoreReply(
         answer=answer,
@@ -267,10 +298,10 @@ def _answer(problems: Problems, raw: bytes) -> BankCoreResponse | BankCoreFault:
     payload = next(iter(body), None) if body is not None else None
     if body is None:
         problems.add("/Envelope/Body", "is required")
-    elif payload is None or local_name(payload) not in ("DisburseResponse", "Fault"):
+    elif payload is None or local_name(payload) not in (*_RESPONSES, "Fault"):
         problems.add(
             "/Envelope/Body",
-            "must hold a DisburseResponse or a Fault",
+            "must hold a SubmitPaymentResponse, a QueryPaymentStatusResponse or a Fault",
             None if payload is None else local_name(payload),
         )
     problems.raise_if_any(SOURCE_RESPONSE)
@@ -280,34 +311,56 @@ def _answer(problems: Problems, raw: bytes) -> BankCoreResponse | BankCoreFault:
         if local_name(payload) == "Fault":
             answer: BankCoreResponse | BankCoreFault = _fault(fields, payload)
         else:
-            answer = _response(fields, payload, child(child(root, "Header"), "SysHead"))
+            answer = _response(fields, payload)
     except ValidationError as exc:
         problems.add_validation_error(f"/Envelope/Body/{local_name(payload)}", exc)
     problems.raise_if_any(SOURCE_RESPONSE)
     return answer
 
 
-def _response(
-    fields: XmlFields, wrapper: etree._Element, head: etree._Element | None
-) -> BankCoreResponse:
-    path = "/Envelope/Body/DisburseResponse"
-    status = fields.text(wrapper, "RetStatus", path, required=True).upper()
-    if status and status not in ("S", "F"):
-        fields.problems.add(f"{path}/RetStatus", "must be S or F", status)
-    tx_status = fields.text(wrapper, "TxStatus", path, max_len=4).upper()
-    if tx_status and not (tx_status.isascii() and tx_status.isalpha() and len(tx_status) == 4):
-        fields.problems.add(f"{path}/TxStatus", "must be a four-letter ISO status code", tx_status)
+def _response(fields: XmlFields, wrapper: etree._Element) -> BankCoreResponse:
+    operation = _RESPONSES[local_name(wrapper)]
+    path = f"/Envelope/Body/{local_name(wrapper)}/Payment"
+    payment = child(wrapper, "Payment")
+    problems = fields.problems
+    if payment is None:
+        problems.add(path, "is required")
+    status = fields.text(payment, "Status", path, required=True, max_len=4).upper()
+    if status and not (status.isascii() and status.isalpha() and len(status) == 4):
+        problems.add(f"{path}/Status", "must be a four-letter ISO status code", status)
+    amount = _amount(fields, payment, path)
+    duplicate_text = fields.text(payment, "Duplicate", path, max_len=5).lower()
+    duplicate = _BOOLEANS.get(duplicate_text) if duplicate_text else None
+    if duplicate_text and duplicate is None:
+        problems.add(f"{path}/Duplicate", "must be true or false", duplicate_text)
+    accepted = child(payment, "AcceptedAt")
     response = dict(
-        ret_code=fields.text(wrapper, "RetCode", path, max_len=32),
-        ret_msg=fields.text(wrapper, "RetMsg", path, max_len=512),
-        biz_ref_no=fields.text(wrapper, "BizRefNo", path, required=True),
-        core_seq_no=fields.text(wrapper, "CoreSeqNo", path, max_len=64),
-        esb_seq_no=fields.text(head, "EsbSeqNo", "/Envelope/Header/SysHead", max_len=64),
+        instruction_id=fields.text(payment, "InstructionId", path, required=True),
+        reason_code=fields.text(payment, "ReasonCode", path),
+        reason_text=fields.text(payment, "ReasonText", path, max_len=140),
+        bank_reference=fields.text(payment, "BankReference", path, required=True),
+        accepted_at=fields.moment(accepted, f"{path}/AcceptedAt"),
     )
-    fields.problems.raise_if_any(SOURCE_RESPONSE)
+    problems.raise_if_any(SOURCE_RESPONSE)
+    assert amount is not None
     return BankCoreResponse(
-        ret_status="S" if status == "S" else "F", tx_status=tx_status, **response
+        operation=operation, status=status, amount=amount, duplicate=duplicate, **response
     )
+
+
+def _amount(fields: XmlFields, payment: etree._Element | None, path: str) -> Money | None:
+    text = fields.text(payment, "Amount", path, required=True, max_len=40)
+    currency = fields.text(payment, "Currency", path, required=True, max_len=3).upper()
+    value = None
+    if text:
+        try:
+            value = money_amount(text)
+        except ValueError as exc:
+            fields.problems.add(f"{path}/Amount", str(exc), text)
+    if currency and not (currency.isascii() and currency.isalpha() and len(currency) == 3):
+        fields.problems.add(f"{path}/Currency", "must be a three-letter ISO 4217 code", currency)
+        return None
+    return None if value is None or not currency else Money(amount=value, currency=currency)
 
 
 def _fault(fields: XmlFields, fault: etree._Element) -> BankCoreFault:
@@ -315,13 +368,14 @@ def _fault(fields: XmlFields, fault: etree._Element) -> BankCoreFault:
     code = fields.text(fault, "faultcode", path, required=True, max_len=256)
     detail = child(fault, "detail")
     specific = next(iter(detail), None) if detail is not None else None
-    detail_name = local_name(specific) if specific is not None else ""
+    where = f"{path}/detail/{local_name(specific) if specific is not None else ''}"
     return BankCoreFault(
         code=code.rpartition(":")[2] or code,
         message=fields.text(fault, "faultstring", path, max_len=1024),
         actor=fields.text(fault, "faultactor", path, max_len=256),
-        detail_code=fields.text(specific, "RetCode", f"{path}/detail/{detail_name}", max_len=32),
-        detail_message=fields.text(specific, "RetMsg", f"{path}/detail/{detail_name}", max_len=512),
+        detail_code=fields.text(specific, "Code", where, max_len=35),
+        detail_message=fields.text(specific, "Message", where, max_len=1024),
+        detail_field=fields.text(specific, "Field", where, max_len=256),
     )
 
 
@@ -332,32 +386,37 @@ def _write_answer(answer: BankCoreResponse | BankCoreFault) -> bytes:
             check_text(problems, name, value)
     problems.raise_if_any(SOURCE_RESPONSE)
     envelope = etree.Element(f"{_ENV}Envelope", nsmap=_NSMAP)  # type: ignore[arg-type]
+    body = _sub(envelope, f"{_ENV}Body")
     if isinstance(answer, BankCoreResponse):
-        if answer.esb_seq_no:
-            head = _sub(_sub(envelope, f"{_ENV}Header"), f"{_ESB}SysHead")
-            _sub(head, f"{_ESB}EsbSeqNo", answer.esb_seq_no)
-        wrapper = _sub(_sub(envelope, f"{_ENV}Body"), f"{_BC}DisburseResponse")
+        payment = _sub(_sub(body, f"{_BC}{answer.operation}Response"), f"{_BC}Payment")
+        accepted = answer.accepted_at.isoformat() if answer.accepted_at else ""
+        duplicate = "" if answer.duplicate is None else str(answer.duplicate).lower()
         for tag, text in (
-            ("RetStatus", answer.ret_status),
-            ("RetCode", answer.ret_code),
-            ("RetMsg", answer.ret_msg),
-            ("BizRefNo", answer.biz_ref_no),
-            ("CoreSeqNo", answer.core_seq_no),
-            ("TxStatus", answer.tx_status),
+            ("InstructionId", answer.instruction_id),
+            ("Status", answer.status),
+            ("ReasonCode", answer.reason_code),
+            ("ReasonText", answer.reason_text),
+            ("BankReference", answer.bank_reference),
+            ("Amount", fen_text(answer.amount.amount)),
+            ("Currency", answer.amount.currency),
+            ("AcceptedAt", accepted),
+            ("Duplicate", duplicate),
         ):
             if text:
-                _sub(wrapper, f"{_BC}{tag}", text)
+                _sub(payment, f"{_BC}{tag}", text)
     else:
-        fault = _sub(_sub(envelope, f"{_ENV}Body"), f"{_ENV}Fault")
+        fault = _sub(body, f"{_ENV}Fault")
         # faultcode and friends are unqualified children of Fault (SOAP 1.1 §4.4)
-        etree.SubElement(fault, "faultcode").text = f"soapenv:{answer.code}"
+        etree.SubElement(fault, "faultcode").text = f"soap:{answer.code}"
         etree.SubElement(fault, "faultstring").text = answer.message
         if answer.actor:
             etree.SubElement(fault, "faultactor").text = answer.actor
-        if answer.detail_code or answer.detail_message:
-            specific = _sub(etree.SubElement(fault, "detail"), f"{_BC}DisburseFault")
-            _sub(specific, f"{_BC}RetCode", answer.detail_code)
-            _sub(specific, f"{_BC}RetMsg", answer.detail_message)
+        if answer.detail_code or answer.detail_message or answer.detail_field:
+            specific = _sub(etree.SubElement(fault, "detail"), f"{_BC}ServiceFault")
+            _sub(specific, f"{_BC}Code", answer.detail_code)
+            _sub(specific, f"{_BC}Message", answer.detail_message)
+            if answer.detail_field:
+                _sub(specific, f"{_BC}Field", answer.detail_field)
     xml: bytes = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
     return xml
 
@@ -373,7 +432,8 @@ INBOUND: tuple[InboundFormat, ...] = (
     InboundFormat(
         name="bank-soap-response",
         family="bank",
-        title="Bank core SOAP DisburseResponse or Fault -> PaymentResult / typed fault",
+        title="Bank core SOAP SubmitPayment / QueryPaymentStatus response or Fault -> "
+        "PaymentResult / typed fault",
         read=lambda raw, received_at: bank_soap_response_to_canonical(raw, received_at=received_at),
         recognise=recognise_bank_soap_response,
     ),
@@ -381,7 +441,7 @@ INBOUND: tuple[InboundFormat, ...] = (
 OUTBOUND: tuple[OutboundFormat, ...] = (
     OutboundFormat(
         name="bank-soap-disbursement",
-        title="DisbursementInstruction -> bank core SOAP 1.1 Disburse request envelope",
+        title="DisbursementInstruction -> bank core SOAP 1.1 SubmitPayment request envelope",
         model=BankSoapDisbursement,
         write=canonical_to_bank_soap,
     ),

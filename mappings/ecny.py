@@ -2,8 +2,12 @@
 
 Out: the payment ORDER body of `POST /ecny/v1/payments`, built from a DisbursementInstruction plus
 the wallet details it lacks (`EcnyOrderRequest`). In: the final-state NOTIFY (mirrors dcep.909),
-read into a `PaymentResult`. Both bodies also have their reverse (order reader, notify writer)
-for the simulator and the round-trip tests.
+read into a `PaymentResult`, and the operator's ANSWERS (the synchronous answer to an order,
+`code` ACCEPTED / DUPLICATE / REJECTED, and the status query's, `code` SUCCESS) read the same way.
+An answer without `outTradeNo` is a refusal before the books (bad signature, bad body, an id
+reused for another payment): it has no result, since it says nothing of the instruction. The
+order and the notify also have their reverse (order reader, notify writer) for the simulator and
+the round-trip tests.
 
 Amounts are yuan as a decimal string with two places (`"1285.50"`, §2.3 `amount ("0.00"
 string)`), never fen. `msgId` is the 32-digit business idempotency key and `outTradeNo` our
@@ -47,17 +51,21 @@ from mappings.catalogue import InboundFormat, OutboundFormat
 __all__ = [
     "INBOUND",
     "OUTBOUND",
+    "EcnyAnswer",
     "EcnyNotify",
     "EcnyOrderRequest",
+    "EcnyPaymentAnswer",
     "EcnyPaymentNotice",
     "EcnyPaymentOrder",
     "ReleaseContract",
     "SubWallet",
     "canonical_to_ecny_order",
+    "ecny_answer_to_canonical",
     "ecny_notify_to_canonical",
     "ecny_order",
     "read_ecny_notify",
     "read_ecny_order",
+    "recognise_ecny_answer",
     "recognise_ecny_notify",
     "recognise_ecny_order",
     "write_ecny_notify",
@@ -68,6 +76,7 @@ M = TypeVar("M", bound=BaseModel)
 
 SOURCE_ORDER = "ecny-payment-order"
 SOURCE_NOTIFY = "ecny-payment-notify"
+SOURCE_ANSWER = "ecny-payment-answer"
 
 _WIRE = ConfigDict(
     frozen=True, strict=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
@@ -84,6 +93,7 @@ _IDENTIFIERS = frozenset(
         "prcCd",
         "rjctCd",
         "ccy",
+        "code",
         "bizTp",
         "payerWalletType",
         "payeeWalletType",
@@ -180,6 +190,37 @@ class EcnyNotify(BaseModel):
     amount: Amount = Field(ge=0, decimal_places=2)
     ccy: Literal["CNY"] = "CNY"
     finish_time: datetime
+
+
+class EcnyAnswer(BaseModel):
+    """The operator's answer to an order (`ACCEPTED`, `DUPLICATE`, `REJECTED`) or a query
+    (`SUCCESS`); a refusal before the books has no `outTradeNo` and a null `ecnyTxId`."""
+
+    model_config = _WIRE
+
+    code: str = Field(pattern=r"^[A-Z_]{1,32}$")
+    prc_sts: Literal["PR00", "PR01", "PR02", "PR03", "PR04"]
+    prc_cd: str = Field(default="", max_length=16)
+    rjct_cd: str = Field(default="", max_length=8)
+    rjct_inf: str = Field(default="", max_length=1024)
+    msg_id: str = Field(default="", pattern=r"^([0-9]{32})?$")
+    out_trade_no: str = Field(default="", max_length=32)
+    ecny_tx_id: str = Field(default="", max_length=64)
+    amount: Amount | None = Field(default=None, ge=0, decimal_places=2)
+    ccy: Literal["CNY"] = "CNY"
+    finish_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EcnyPaymentAnswer:
+    """What an answer tells the hub: the code, and the instruction's result when it names one."""
+
+    code: str
+    """ACCEPTED, DUPLICATE (the first order's state: nothing paid again), REJECTED, SUCCESS."""
+    result: PaymentResult | None
+    """None for a refusal before the books (no outTradeNo): nothing was recorded."""
+    amount: Money | None
+    provenance: Provenance
 
 
 @dataclass(frozen=True)
@@ -301,13 +342,7 @@ def _notice(raw: bytes, received_at: datetime) -> EcnyPaymentNotice:
     require_aware(problems, "received_at", received_at)
     problems.raise_if_any(SOURCE_NOTIFY)
     notify = _load(raw, EcnyNotify, SOURCE_NOTIFY)
-    status, presumed = _STATUSES[notify.prc_sts]
-    rejection = (
-        f"{notify.rjct_cd}: {notify.rjct_inf}"
-        if notify.rjct_cd and notify.rjct_inf
-        else notify.rjct_cd or notify.rjct_inf
-    )
-    reason = "; ".join(filter(None, (rejection, presumed)))
+    status, reason = _status(notify.prc_sts, notify.rjct_cd, notify.rjct_inf)
     return EcnyPaymentNotice(
         result=PaymentResult(
             instruction_id=notify.out_trade_no,
@@ -328,6 +363,57 @@ def _notice(raw: bytes, received_at: datetime) -> EcnyPaymentNotice:
             received_at=received_at,
         ),
     )
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+def ecny_answer_to_canonical(raw: bytes, *, received_at: datetime) -> EcnyPaymentAnswer:
+    """Map the answer to an order or to a status query; MappingError lists every problem."""
+    return guarded(SOURCE_ANSWER, lambda: _answer(raw, received_at))
+
+
+def recognise_ecny_answer(raw: bytes) -> bool:
+    head = raw[:4096] if isinstance(raw, bytes | bytearray) else b""
+    return b'"code"' in head and b'"prcSts"' in head and b'"orgnlMsgId"' not in head
+
+
+def _answer(raw: bytes, received_at: datetime) -> EcnyPaymentAnswer:
+    problems = Problems()
+    require_aware(problems, "received_at", received_at)
+    problems.raise_if_any(SOURCE_ANSWER)
+    answer = _load(raw, EcnyAnswer, SOURCE_ANSWER)
+    result = None
+    if answer.out_trade_no:
+        status, reason = _status(answer.prc_sts, answer.rjct_cd, answer.rjct_inf)
+        result = PaymentResult(
+            instruction_id=answer.out_trade_no,
+            status=status,
+            bank_code=answer.prc_sts,
+            reason=reason,
+            bank_reference=answer.ecny_tx_id,
+            reported_at=received_at,
+        )
+    return EcnyPaymentAnswer(
+        code=answer.code,
+        result=result,
+        amount=None if answer.amount is None else Money(amount=answer.amount, currency=answer.ccy),
+        provenance=Provenance(
+            source_system=SOURCE_ANSWER,
+            source_document_id=answer.ecny_tx_id
+            or answer.out_trade_no
+            or f"refused:{answer.rjct_cd}",
+            fingerprint=fingerprint(raw),
+            received_at=received_at,
+        ),
+    )
+
+
+def _status(prc_sts: str, rjct_cd: str, rjct_inf: str) -> tuple[PaymentStatus, str]:
+    """The canonical status of a prcSts, and the reason: the rejection, then what PR03/04 mean."""
+    status, presumed = _STATUSES[prc_sts]
+    rejection = f"{rjct_cd}: {rjct_inf}" if rjct_cd and rjct_inf else rjct_cd or rjct_inf
+    return status, "; ".join(filter(None, (rejection, presumed)))
 
 
 # --- shared: JSON in and out ------------------------------------------------------------------
@@ -424,6 +510,13 @@ INBOUND: tuple[InboundFormat, ...] = (
         title="e-CNY final-state payment notify (simulator contract §2.3) -> PaymentResult",
         read=lambda raw, received_at: ecny_notify_to_canonical(raw, received_at=received_at),
         recognise=recognise_ecny_notify,
+    ),
+    InboundFormat(
+        name="ecny-payment-answer",
+        family="ecny",
+        title="e-CNY answer to a payment order or a status query (§2.3) -> PaymentResult",
+        read=lambda raw, received_at: ecny_answer_to_canonical(raw, received_at=received_at),
+        recognise=recognise_ecny_answer,
     ),
 )
 OUTBOUND: tuple[OutboundFormat, ...] = (

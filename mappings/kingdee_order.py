@@ -4,7 +4,8 @@ Accepted shapes as for every K/3 Save body (formats-inbound §2.2). Fields follo
 is `FCustId` (not `FCUSTOMERID`), lines are `FSaleOrderEntry` with line-level `FAmount`,
 `FTaxAmount`, `FAllAmount`; the order total is their sum, checked against the `FSaleOrderFinance`
 totals (`FBillAmount`, `FBillTaxAmount`, `FBillAllAmount`) when the order states them. The
-currency is `FSaleOrderFinance.FSettleCurrId` (结算币别), CNY when absent. An optional `Customer`
+currency is `FSaleOrderFinance.FSettleCurrId` (结算币别), else the header's `FLocalCurrId` (the one
+§2.8 names, all a query of the reference's fields can ask), CNY when absent. An optional `Customer`
 object beside `Model` (FNumber, FName, FSOCIALCRECODE) names the buyer.
 
 `order_from_bill` reads any bill node, so the View and query readers share it.
@@ -87,7 +88,7 @@ def order_from_bill(
     number = read.text(bill.get("FBillNo"), max_len=64)
     order_date = read.date(bill.get("FDate"))
     currency = kingdee_currency(
-        read, bill.first("FSaleOrderFinance.FSettleCurrId", "FSettleCurrId")
+        read, bill.first("FSaleOrderFinance.FSettleCurrId", "FSettleCurrId", "FLocalCurrId")
     )
     customer = bill.get("FCustId")
     buyer_code = read.code(customer, required=True)

@@ -96,9 +96,8 @@ DEFAULT_FIELD_KEYS: Mapping[str, str] = {
         "FTAXAMOUNTFOR_D,FALLAMOUNTFOR_D,FORDERNUMBER,FSRCBILLTYPEID,FSRCBILLNO"
     ),
     "SAL_SaleOrder": (
-        "FID,FBillNo,FDate,FDocumentStatus,FCancelStatus,FCustId.FNumber,"
-        "FSettleCurrId.FNumber,FBillAmount,FBillTaxAmount,FBillAllAmount,FMaterialId.FNumber,"
-        "FMaterialName,FQty,FPrice,FEntryTaxRate,FAmount,FTaxAmount,FAllAmount"
+        "FID,FBillNo,FDate,FDocumentStatus,FCancelStatus,FCustId.FNumber,FLocalCurrId.FNumber,"
+        "FMaterialId.FNumber,FMaterialName,FQty,FPrice,FEntryTaxRate,FAmount,FTaxAmount,FAllAmount"
     ),
     "IV_SALESIC": _INVOICE_KEYS,
     "IV_SALESOC": _INVOICE_KEYS,
@@ -355,7 +354,9 @@ def _view(
     if result is not None and not _refused(read, result.get("ResponseStatus")):
         document = read.object(result.get("Result"))
         if document is not None:
-            form_node = document.get("FFormId") if form_id is None else Node(form_id, "form_id")
+            form_node = (
+                document.first("FFormId", "FormId") if form_id is None else Node(form_id, "form_id")
+            )
             form = _form(read, form_node)
             if form is not None:
                 bill = ViewNode(document.value, document.path, True, _VIEW_ALIASES)

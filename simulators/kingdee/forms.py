@@ -267,6 +267,7 @@ SALE_ORDER = FormSpec(
         "FBillTypeID",
         "FDate",
         "FDocumentStatus",
+        "FCancelStatus",
         "FCustId",
         "FSaleOrgId",
         "FSaleDeptId",

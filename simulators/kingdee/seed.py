@@ -111,6 +111,7 @@ def _sale_order(case: GeneratedCase) -> dict[str, Any]:
         "FBillTypeID": _ref("XSDD01_SYS"),
         "FDate": order.order_date.isoformat(),
         "FDocumentStatus": "C",
+        "FCancelStatus": "A",
         "FCustId": _ref(case.buyer.kingdee_customer_number),
         "FSaleOrgId": _ref(case.seller.kingdee_org_number),
         "FLocalCurrId": _ref(CNY),

@@ -35,6 +35,7 @@ INVOICE_TYPES = frozenset(str(n) for n in range(14))  # 0 收据 … 10/11 数�
 _HEADER_AMOUNTS = ("oriMoney", "oriTax", "oriSum")
 _LINE_NUMBERS = ("qty", "priceQty", "taxRate", "oriUnitPrice", "oriTaxUnitPrice", *_HEADER_AMOUNTS)
 _FEN = Decimal("0.01")
+_PRICE = Decimal("0.000001")  # 6 places, as K/3 and YonBIP price digits commonly are (§0.2)
 _TOLERANCE = Decimal("0.01")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?")
 
@@ -163,6 +164,12 @@ def _line(raw: object, index: int) -> dict[str, Any]:
         line["oriTax"] = line["oriSum"] - line["oriMoney"]
     if abs(line["oriMoney"] + line["oriTax"] - line["oriSum"]) > _TOLERANCE:
         raise _fail(f"{where}: 无税金额+税额与含税金额不一致")
+    # YonBIP derives the unit prices it does not get, as it derives the money: the detail
+    # answer always shows them (§1.5 line fields), at its price precision
+    if line.get("oriUnitPrice") is None:
+        line["oriUnitPrice"] = (line["oriMoney"] / line["qty"]).quantize(_PRICE, ROUND_HALF_UP)
+    if line.get("oriTaxUnitPrice") is None:
+        line["oriTaxUnitPrice"] = (line["oriSum"] / line["qty"]).quantize(_PRICE, ROUND_HALF_UP)
     line.setdefault("lineno", 10 * (index + 1))
     return {**line, **_national(line)}
 

@@ -1,10 +1,12 @@
-"""Bank-core SOAP 1.1 disbursement: the request envelope out, the response or Fault in."""
+"""Bank-core SOAP 1.1 payments (the simulator's WSDL): the request envelopes out, the response
+or Fault in."""
 
 from __future__ import annotations
 
 import json
 import random
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,15 +26,16 @@ from canonical import (
 )
 from mappings.bank_soap import (
     BANK_CORE_NAMESPACE,
-    ESB_NAMESPACE,
     INBOUND,
     OUTBOUND,
     SOAP11_NAMESPACE,
     BankCoreFault,
     BankCoreResponse,
     BankSoapDisbursement,
+    BankSoapStatusQuery,
     bank_soap_response_to_canonical,
     canonical_to_bank_soap,
+    canonical_to_bank_soap_status_query,
     read_bank_soap_response,
     recognise_bank_soap_response,
     write_bank_soap_response,
@@ -48,7 +51,7 @@ RESPONSES = [
     "bank_soap_fault_server",
     "bank_soap_fault_client_bom",
 ]
-NS = {"s": SOAP11_NAMESPACE, "bc": BANK_CORE_NAMESPACE, "esb": ESB_NAMESPACE}
+NS = {"s": SOAP11_NAMESPACE, "bc": BANK_CORE_NAMESPACE}
 
 FACTOR = Party(name="深圳示例商业保理有限公司", uscc="91330106569821743D", role=PartyRole.FACTOR)
 SELLER = Party(name="苏州示例新材料有限公司", uscc="91320594794160355G", role=PartyRole.SELLER)
@@ -76,6 +79,7 @@ REQUEST = BankSoapDisbursement(
     instruction=INSTRUCTION,
     consumer_id="FHUB01",
     sent_at=datetime(2026, 11, 20, 2, 40, 11, 250000, tzinfo=UTC),
+    credit_line_id="CL2026000007",
 )
 
 
@@ -99,51 +103,56 @@ def _crashes(call) -> list[str]:
 
 
 class TestRequest:
-    def test_the_envelope_is_document_literal_wrapped_with_the_esb_head(self):
+    def test_the_envelope_is_document_literal_wrapped_with_the_sys_head(self):
         root = etree.fromstring(canonical_to_bank_soap(REQUEST))
 
         assert root.tag == f"{{{SOAP11_NAMESPACE}}}Envelope"
         (body_child,) = root.find("s:Body", NS)
-        assert body_child.tag == f"{{{BANK_CORE_NAMESPACE}}}Disburse"
-        head = {etree.QName(e).localname: e.text for e in root.find("s:Header/esb:SysHead", NS)}
+        assert body_child.tag == f"{{{BANK_CORE_NAMESPACE}}}SubmitPayment"
+        head = {etree.QName(e).localname: e.text for e in root.find("s:Header/bc:SysHead", NS)}
         assert head == {
-            "ServiceCode": "DISBURSE",
-            "ServiceScene": "01",
             "ConsumerId": "FHUB01",
             "ConsumerSeqNo": "DSB-2026-000101",
-            "TranDate": "20261120",
             "TranTimestamp": "2026-11-20T10:40:11.250+08:00",
         }
 
-    def test_the_wrapper_is_the_ordered_parameter_sequence(self):
-        wrapper = etree.fromstring(canonical_to_bank_soap(REQUEST)).find("s:Body/bc:Disburse", NS)
+    def test_the_wrapper_is_the_wsdls_ordered_parameter_sequence(self):
+        wrapper = etree.fromstring(canonical_to_bank_soap(REQUEST)).find(
+            "s:Body/bc:SubmitPayment", NS
+        )
 
         assert [(etree.QName(e).localname, e.text) for e in wrapper] == [
-            ("BizRefNo", "DSB-2026-000101"),
-            ("RequestId", "FR-2026-0101"),
-            ("MessageId", "FH20261120-0001"),
+            ("InstructionId", "DSB-2026-000101"),
+            ("DebtorAccount", "755912345610801"),
+            ("CreditorAccount", "1102020309000123456"),
+            ("CreditorName", "苏州示例新材料有限公司"),
+            ("CreditorAgent", "102305002018"),
             ("Amount", "120000.50"),
             ("Currency", "CNY"),
-            ("PayerName", "深圳示例商业保理有限公司"),
-            ("PayerUscc", "91330106569821743D"),
-            ("PayerAccount", "755912345610801"),
-            ("PayerAccountName", "深圳示例商业保理有限公司"),
-            ("PayerBankCode", "308584000013"),
-            ("PayerBankName", "招商银行深圳分行营业部"),
-            ("PayeeName", "苏州示例新材料有限公司"),
-            ("PayeeUscc", "91320594794160355G"),
-            ("PayeeAccount", "1102020309000123456"),
-            ("PayeeAccountName", "苏州示例新材料有限公司"),
-            ("PayeeBankCode", "102305002018"),
-            ("ExecutionDate", "2026-11-20"),
+            ("CreditLineId", "CL2026000007"),
             ("Remittance", "保理融资放款 FR-2026-0101"),
         ]
+
+    def test_the_status_query_asks_for_one_instruction_id(self):
+        query = BankSoapStatusQuery(
+            instruction_id="DSB-2026-000101", consumer_id="FHUB01", sent_at=REQUEST.sent_at
+        )
+        root = etree.fromstring(canonical_to_bank_soap_status_query(query))
+
+        (wrapper,) = root.find("s:Body", NS)
+        assert wrapper.tag == f"{{{BANK_CORE_NAMESPACE}}}QueryPaymentStatus"
+        assert [(etree.QName(e).localname, e.text) for e in wrapper] == [
+            ("InstructionId", "DSB-2026-000101")
+        ]
+        assert root.findtext("s:Header/bc:SysHead/bc:ConsumerSeqNo", namespaces=NS) == (
+            "DSB-2026-000101"
+        )
 
     def test_a_retry_keeps_the_serial_so_the_core_answers_once(self):
         later = REQUEST.model_copy(update={"sent_at": datetime(2026, 11, 20, 11, 0, tzinfo=CHINA)})
         serials = [
             etree.fromstring(canonical_to_bank_soap(r)).findtext(
-                "s:Header/esb:SysHead/esb:ConsumerSeqNo", namespaces=NS
+                "s:Header/bc:SysHead/bc:ConsumerSeqNo", namespaces=NS
             )
             for r in (REQUEST, later)
         ]
@@ -161,9 +170,9 @@ class TestRequest:
         with pytest.raises(MappingError) as caught:
             canonical_to_bank_soap(request)
         assert [(p.path, p.reason) for p in caught.value.problems] == [
-            ("sent_at", "must be a timezone-aware datetime"),
             ("instruction.amount", "has more than 2 decimals: a payment is never rounded here"),
             ("instruction.Remittance", "contains characters XML cannot carry"),
+            ("sent_at", "must be a timezone-aware datetime"),
         ]
 
     def test_the_render_model_reads_its_own_json(self):
@@ -180,7 +189,7 @@ class TestResponse:
         expected = json.loads((PAYMENTS / f"{name}.expected.json").read_text(encoding="utf-8"))
         assert to_jsonable_python(reply) == expected
 
-    def test_a_server_fault_is_transient_and_a_client_fault_permanent(self):
+    def test_a_server_fault_is_transient_and_a_client_fault_permanent_but_not_found(self):
         server = _reply((PAYMENTS / "bank_soap_fault_server.xml").read_bytes())
         client = _reply((PAYMENTS / "bank_soap_fault_client_bom.xml").read_bytes())
 
@@ -188,12 +197,13 @@ class TestResponse:
         assert isinstance(client.answer, BankCoreFault)
         assert (server.answer.transient, client.answer.transient) == (True, False)
         assert (server.result, client.result) == (None, None)
+        assert (server.answer.never_received, client.answer.never_received) == (False, True)
 
     @pytest.mark.parametrize(
         ("status", "expected"),
         [
             ("ACSC", PaymentStatus.SETTLED),
-            ("ACSP", PaymentStatus.PENDING),
+            ("ACSP", PaymentStatus.PENDING),  # not in the WSDL, read as ISO all the same
             ("RJCT", PaymentStatus.REJECTED),
         ],
     )
@@ -201,7 +211,7 @@ class TestResponse:
         raw = (
             (PAYMENTS / "bank_soap_response_accepted.xml")
             .read_bytes()
-            .replace(b"ACSP", status.encode())
+            .replace(b"ACSC", status.encode())
         )
 
         result = _reply(raw).result
@@ -212,16 +222,18 @@ class TestResponse:
         raw = (
             (PAYMENTS / "bank_soap_response_accepted.xml")
             .read_bytes()
-            .replace(b"<bc:RetStatus>S</bc:RetStatus>", b"<bc:RetStatus>OK</bc:RetStatus>")
-            .replace(b"<bc:BizRefNo>DSB-2026-000101</bc:BizRefNo>", b"")
-            .replace(b"ACSP", b"AC5P")
+            .replace(b"<tns:InstructionId>DSB-2026-000101</tns:InstructionId>", b"")
+            .replace(b"ACSC", b"AC5C")
+            .replace(b"120000.50", b"12O000.50")
+            .replace(b">false<", b">maybe<")
         )
 
-        path = "/Envelope/Body/DisburseResponse"
-        assert _problems(raw) == [
-            (f"{path}/RetStatus", "must be S or F"),
-            (f"{path}/TxStatus", "must be a four-letter ISO status code"),
-            (f"{path}/BizRefNo", "is required"),
+        path = "/Envelope/Body/SubmitPaymentResponse/Payment"
+        assert [p for p, _ in _problems(raw)] == [
+            f"{path}/Status",
+            f"{path}/Amount",
+            f"{path}/Duplicate",
+            f"{path}/InstructionId",
         ]
 
     def test_a_soap12_envelope_or_an_empty_body_is_refused(self):
@@ -233,7 +245,12 @@ class TestResponse:
         empty = b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body/></e:Envelope>'
 
         assert [p for p, _ in _problems(raw)] == ["/Envelope"]
-        assert _problems(empty) == [("/Envelope/Body", "must hold a DisburseResponse or a Fault")]
+        assert _problems(empty) == [
+            (
+                "/Envelope/Body",
+                "must hold a SubmitPaymentResponse, a QueryPaymentStatusResponse or a Fault",
+            )
+        ]
 
     @pytest.mark.parametrize("name", ["billion_laughs.xml", "xxe.xml"])
     def test_entity_tricks_are_refused(self, name):
@@ -287,27 +304,36 @@ _TEXT = (
 _OPTIONAL = st.one_of(st.just(""), _TEXT)
 
 
+_MONEY = st.builds(
+    Money.of,
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999999.99"), places=2).map(str),
+)
+
+
 class TestRoundTrip:
     @settings(max_examples=80, deadline=None)
     @given(
         st.one_of(
             st.builds(
                 BankCoreResponse,
-                ret_status=st.sampled_from(["S", "F"]),
-                ret_code=_OPTIONAL,
-                ret_msg=_OPTIONAL,
-                biz_ref_no=_TEXT,
-                core_seq_no=_OPTIONAL,
-                tx_status=st.sampled_from(["", "ACSP", "ACSC", "RJCT"]),
-                esb_seq_no=_OPTIONAL,
+                operation=st.sampled_from(["SubmitPayment", "QueryPaymentStatus"]),
+                instruction_id=_TEXT,
+                status=st.sampled_from(["ACSC", "RJCT", "ACSP"]),
+                reason_code=_OPTIONAL,
+                reason_text=_OPTIONAL,
+                bank_reference=_TEXT,
+                amount=_MONEY,
+                accepted_at=st.one_of(st.none(), st.just(RECEIVED_AT)),
+                duplicate=st.sampled_from([None, True, False]),
             ),
             st.builds(
                 BankCoreFault,
-                code=st.sampled_from(["Server", "Client", "Server.Busy", "Client.Auth"]),
+                code=st.sampled_from(["Server", "Client", "Server.Busy", "VersionMismatch"]),
                 message=_OPTIONAL,
                 actor=_OPTIONAL,
                 detail_code=_OPTIONAL,
                 detail_message=_OPTIONAL,
+                detail_field=_OPTIONAL,
             ),
         )
     )

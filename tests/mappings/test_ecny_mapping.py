@@ -31,10 +31,12 @@ from mappings.ecny import (
     ReleaseContract,
     SubWallet,
     canonical_to_ecny_order,
+    ecny_answer_to_canonical,
     ecny_notify_to_canonical,
     ecny_order,
     read_ecny_notify,
     read_ecny_order,
+    recognise_ecny_answer,
     recognise_ecny_notify,
     recognise_ecny_order,
     write_ecny_notify,
@@ -268,6 +270,45 @@ class TestFuzzing:
             assert _crashes(lambda s=swapped: _notice(json.dumps(s).encode())) == []
 
 
+ACCEPTED = (
+    b'{"code":"ACCEPTED","prcSts":"PR02","rjctCd":"","rjctInf":"",'
+    b'"msgId":"20261120000000000000000000000101","outTradeNo":"DSB-2026-000101",'
+    b'"ecnyTxId":"DC2026112000000000000000000001","amount":"120000.50","ccy":"CNY"}'
+)
+
+
+class TestAnswers:
+    def test_an_accepted_order_is_pending_under_the_operators_transaction_id(self):
+        answer = ecny_answer_to_canonical(ACCEPTED, received_at=RECEIVED_AT)
+
+        assert answer.code == "ACCEPTED"
+        assert answer.result is not None
+        assert (answer.result.instruction_id, answer.result.status) == (
+            "DSB-2026-000101",
+            PaymentStatus.PENDING,
+        )
+        assert answer.result.bank_reference == "DC2026112000000000000000000001"
+        assert answer.amount == Money.of("120000.50")
+
+    def test_a_query_answer_carries_the_final_state(self):
+        raw = ACCEPTED.replace(b'"ACCEPTED"', b'"SUCCESS"').replace(b"PR02", b"PR03")
+
+        answer = ecny_answer_to_canonical(raw, received_at=RECEIVED_AT)
+        assert answer.result is not None
+        assert answer.result.status is PaymentStatus.SETTLED
+        assert answer.result.reason == "推定成功 (presumed success)"
+
+    def test_a_refusal_before_the_books_says_nothing_of_the_instruction(self):
+        raw = (
+            '{"code":"REJECTED","prcSts":"PR01","rjctCd":"R004",'
+            '"rjctInf":"请求非法: 签名验证失败","ecnyTxId":null}'
+        ).encode()
+
+        answer = ecny_answer_to_canonical(raw, received_at=RECEIVED_AT)
+        assert (answer.code, answer.result, answer.amount) == ("REJECTED", None, None)
+        assert answer.provenance.source_document_id == "refused:R004"
+
+
 class TestRecognition:
     def test_notifies_and_orders_are_told_apart_from_everything_else(self):
         order = canonical_to_ecny_order(REQUEST)
@@ -282,10 +323,13 @@ class TestRecognition:
         assert not any(recognise_ecny_notify(raw) for raw in [*others, order])
         assert recognise_ecny_order(order)
         assert not any(recognise_ecny_order(raw) for raw in [*others, *notifies])
+        assert recognise_ecny_answer(ACCEPTED)
+        assert not any(recognise_ecny_answer(raw) for raw in [*others, *notifies, order])
 
     def test_the_catalogue_records_describe_the_formats(self):
-        (inbound,), (outbound,) = INBOUND, OUTBOUND
+        (inbound, answers), (outbound,) = INBOUND, OUTBOUND
         assert (inbound.name, inbound.family) == ("ecny-payment-notify", "ecny")
+        assert (answers.name, answers.family) == ("ecny-payment-answer", "ecny")
         assert (outbound.name, outbound.model) == ("ecny-payment-order", EcnyOrderRequest)
         assert outbound.write(REQUEST) == canonical_to_ecny_order(REQUEST)
         assert EcnyOrderRequest.model_validate_json(REQUEST.model_dump_json()) == REQUEST

@@ -55,6 +55,17 @@ class TestGoldenFixtures:
         assert order.buyer_code == "CUST-0102"
         assert {line.order_number for line in order.lines} == {"XSDD2611000009"}
 
+    def test_without_a_settlement_currency_the_headers_local_currency_is_taken(
+        self, encode, received_at
+    ):
+        document = json.loads(_raw("sale_order.json"), parse_float=Decimal)
+        model = document["data"]["Model"]
+        del model["FSaleOrderFinance"]
+        model["FLocalCurrId"] = {"FNumber": "PRE002"}  # §2.8 names FLocalCurrId on the header
+
+        order = kingdee_order_to_canonical(encode(document), received_at=received_at)
+        assert order.total.currency == "USD"
+
     def test_the_customer_object_becomes_the_buyer_party(self, received_at):
         order = kingdee_order_to_canonical(_raw("sale_order.json"), received_at=received_at)
 

@@ -86,6 +86,14 @@ class TestViewAnswers:
         order = kingdee_view_to_canonical(raw, received_at=received_at, form_id="SAL_SaleOrder")
         assert isinstance(order, PurchaseOrder)
 
+    def test_a_view_naming_its_form_formid_without_the_f_prefix_maps(self, encode, received_at):
+        document = json.loads(_raw("view_sale_order.json"), parse_float=Decimal)
+        bill = document["Result"]["Result"]
+        bill["FormId"] = bill.pop("FFormId")
+
+        order = kingdee_view_to_canonical(encode(document), received_at=received_at)
+        assert isinstance(order, PurchaseOrder)
+
     def test_problems_in_a_view_point_at_the_orm_fields(self, encode, received_at):
         document = json.loads(_raw("view_ar_receivable.json"), parse_float=Decimal)
         bill = document["Result"]["Result"]
