@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -29,7 +30,7 @@ from hub.transport.base import Outgoing, Transport
 from hub.transport.embedded import EmbeddedTransport
 from hub.transport.factory import make_transport
 from routes.flow import ROUTES
-from routes.policy import FlowPolicy
+from routes.policy import FlowPolicy, flow_policy, load_policy
 from routes.registry import Route, Services
 
 __all__ = ["Hub", "utc_now"]
@@ -71,7 +72,7 @@ class Hub:
             base_url=settings.bank_url, timeout=timeout, limits=limits
         )
         self.services = Services(
-            policy=policy or FlowPolicy(),
+            policy=policy or _flow_policy(settings),
             clock=clock,
             registry=HttpRegistryGateway(self._registry_http),
             bank=IsoBankGateway(self._bank_http, clock=clock),
@@ -163,3 +164,11 @@ class Hub:
         async with self.units() as uow:
             payloads = await uow.outbox.undelivered(topic, group)
         return [Envelope.model_validate_json(p) for p in payloads]
+
+
+def _flow_policy(settings: Settings) -> FlowPolicy:
+    """The programme's risk policy file, or the §6.0 defaults; a bad file stops the hub here,
+    naming every bad key (PolicyError is a ConfigurationError)."""
+    if settings.policy_file is None:
+        return FlowPolicy()
+    return flow_policy(load_policy(Path(settings.policy_file)))

@@ -10,6 +10,7 @@
 | FACTORHUB_TENANT | tenant of ERP pushes without credentials | default |
 | FACTORHUB_MAX_BODY_BYTES | largest accepted request body | 5242880 |
 | FACTORHUB_HTTP_TIMEOUT | seconds for one outbound call | 10 |
+| FACTORHUB_POLICY_FILE | risk policy YAML the flow runs under | §6.0 defaults |
 | FACTORHUB_INGRESS_WORKERS | processes mapping ERP pushes (0: in-process) | see below |
 
 FACTORHUB_INGRESS_WORKERS defaults to 1 for `serve`, `demo` and `bench` on a machine with two or
@@ -53,6 +54,9 @@ class Settings:
     beside a running hub) can share one broker without reading each other's messages."""
     ingress_workers: int = 0
     """Worker processes that map ERP pushes (0: map in the hub's own process)."""
+    policy_file: str | None = None
+    """Risk policy YAML (advance rate, tolerances, minimum ticket); None: the §6.0 defaults."""
+    """Worker processes that map ERP pushes (0: map in the hub's own process)."""
     http_connections: int = 16
     """Connections per partner, and calls in flight per route. httpcore scans every pooled
     connection on each request, so a big pool costs more CPU than it saves in waiting."""
@@ -74,6 +78,7 @@ class Settings:
             broker_namespace=env.get("FACTORHUB_BROKER_NAMESPACE", ""),
             retention_days=float(env.get("FACTORHUB_RETENTION_DAYS", cls.retention_days)),
             ingress_workers=_int(env, "FACTORHUB_INGRESS_WORKERS", cls.ingress_workers),
+            policy_file=env.get("FACTORHUB_POLICY_FILE") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Rate",
+    "flow_policy",
     "load_policy",
     "problems_of",
 ]
@@ -247,3 +248,15 @@ class FlowPolicy:
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
+
+
+def flow_policy(policy: Policy) -> FlowPolicy:
+    """What the running flow takes from a risk policy (advance rate, matching tolerances,
+    minimum ticket); the factor's own party and account stay the hub's."""
+    return FlowPolicy(
+        advance_rate=policy.advance_rate,
+        amount_tolerance_pct=policy.matching.amount_tolerance_pct,
+        amount_tolerance_abs=policy.matching.amount_tolerance_abs,
+        quantity_tolerance_pct=policy.matching.quantity_tolerance_pct,
+        min_ticket=policy.min_ticket,
+    )

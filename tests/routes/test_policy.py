@@ -85,3 +85,27 @@ def test_a_missing_file_is_a_policy_error(tmp_path):
 def test_the_policy_is_frozen():
     with pytest.raises(ValueError, match="frozen"):
         Policy().advance_rate = Decimal("0.9")  # type: ignore[misc]
+
+
+def test_a_hub_runs_the_flow_under_the_policy_file_it_is_given(tmp_path):
+    from dataclasses import replace
+
+    from canonical import ConfigurationError
+    from hub.app import Hub
+    from hub.config import Settings
+
+    policy = tmp_path / "programme.yaml"
+    policy.write_text(
+        'advance_rate: "0.70"\nmin_ticket: "5000.00"\nmatching: {quantity_tolerance_pct: "0.01"}\n'
+    )
+    base = Settings.from_env({"FACTORHUB_POLICY_FILE": str(policy)})
+    settings = replace(base, database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    flow = Hub(settings).services.policy
+    assert (flow.advance_rate, flow.min_ticket, flow.quantity_tolerance_pct) == (
+        Decimal("0.70"),
+        Decimal("5000.00"),
+        Decimal("0.01"),
+    )
+    policy.write_text("advance_rate: 0.7\n")  # a float: refused, with the key named
+    with pytest.raises(ConfigurationError, match="advance_rate"):
+        Hub(replace(settings, policy_file=str(policy)))
