@@ -10,6 +10,7 @@ from canonical import (
     PaymentReported,
     ReceivableRegistered,
 )
+from routes.compensation import abandon
 from routes.disbursement import (
     apply_payment_result,
     instruct_disbursement,
@@ -24,22 +25,37 @@ from routes.registry import Route
 __all__ = ["ROUTES"]
 
 ROUTES: tuple[Route, ...] = (
-    Route(group="match-documents", consumes=FinancingSubmitted, apply=match_documents),
-    Route(group="reserve-limit", consumes=DocumentsMatched, apply=reserve_limit),
+    Route(
+        group="match-documents",
+        consumes=FinancingSubmitted,
+        apply=match_documents,
+        compensate=abandon("matching", "MATCHING_FAILED"),
+    ),
+    Route(
+        group="reserve-limit",
+        consumes=DocumentsMatched,
+        apply=reserve_limit,
+        compensate=abandon("limit", "LIMIT_CHECK_FAILED"),
+    ),
     Route(
         group="register-receivable",
         consumes=LimitReserved,
         call_many=file_registrations,
         apply=record_registration,
+        compensate=abandon("registration", "REGISTRATION_FAILED"),
     ),
     Route(
-        group="instruct-disbursement", consumes=ReceivableRegistered, apply=instruct_disbursement
+        group="instruct-disbursement",
+        consumes=ReceivableRegistered,
+        apply=instruct_disbursement,
+        compensate=abandon("disbursement", "DISBURSEMENT_FAILED"),
     ),
     Route(
         group="send-disbursement",
         consumes=DisbursementRequested,
         call_many=submit_to_bank,
         apply=record_submission,
+        compensate=abandon("disbursement", "DISBURSEMENT_REFUSED"),
     ),
     Route(group="apply-payment-result", consumes=PaymentReported, apply=apply_payment_result),
 )

@@ -75,6 +75,9 @@ class ReserveOutcome(StrEnum):
 class RequestRepository(Protocol):
     async def get(self, request_id: str) -> RequestRecord: ...
 
+    async def state_of(self, request_id: str) -> tuple[FinancingState, str | None] | None:
+        """(state, reason) of the request, or None when there is no such request."""
+
     async def transition(
         self,
         request_id: str,

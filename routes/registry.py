@@ -18,7 +18,7 @@ from canonical import Message
 from routes.policy import FlowPolicy
 from routes.ports import BankGateway, Clock, RegistryGateway, UnitOfWork
 
-__all__ = ["ApplyStep", "BatchCallStep", "CallStep", "Route", "Services"]
+__all__ = ["ApplyStep", "BatchCallStep", "CallStep", "CompensateStep", "Route", "Services"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +40,10 @@ BatchCallStep = Callable[[Sequence[Any], Services], Awaitable[Sequence[Any]]]
 ApplyStep = Callable[[Any, Any, UnitOfWork, Services], Awaitable[Sequence[Message]]]
 """(message, call result or None, uow, services) -> messages to emit."""
 
+CompensateStep = Callable[[Any, UnitOfWork, Services, str], Awaitable[Sequence[Message]]]
+"""(message, uow, services, why it failed for good) -> messages to emit, after undoing what the
+earlier steps did; runs in the transaction that dead-letters the message."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Route:
@@ -50,6 +54,8 @@ class Route:
     apply: ApplyStep
     call: CallStep | None = None
     call_many: BatchCallStep | None = None
+    compensate: CompensateStep | None = None
+    """Run when a message of this route fails for good (a permanent error)."""
 
     def __post_init__(self) -> None:
         if self.call is not None and self.call_many is not None:

@@ -24,7 +24,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from canonical import MESSAGE_TYPES, Envelope, Message
 from canonical.envelope import new_message_id
 from hub.persistence.requests import Cause
-from hub.persistence.uow import UnitOfWorkFactory
+from hub.persistence.uow import SqlUnitOfWork, UnitOfWorkFactory
 from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy, is_permanent
 from hub.transport.base import Outgoing
 from routes.registry import Route, Services
@@ -268,6 +268,14 @@ class RouteConsumer:
                         )
                 except IntegrityError:
                     continue
+                try:
+                    async with uow.session.begin_nested():
+                        await self._compensate(uow, item)
+                except Exception:  # the dead letter stands; the application waits, with its reason
+                    uow.forget()
+                    log.exception(
+                        "%s: compensation of %s failed", self.route.group, item.envelope.message_id
+                    )
                 log.error(
                     "%s: dead-lettered %s after %d attempt(s): %s",
                     self.route.group,
@@ -277,6 +285,20 @@ class RouteConsumer:
                 )
             await uow.commit()
         self.dead_lettered += len(items)
+
+    async def _compensate(self, uow: SqlUnitOfWork, item: _Item) -> None:
+        """Undo the earlier steps of an application whose message failed for good."""
+        compensate = self.route.compensate
+        if compensate is None or item.message is None:
+            return
+        if item.error is None or not is_permanent(item.error):
+            return  # waits in the dead-letter store for a replay, with its reason
+        uow.requests.cause = Cause(item.envelope.message_id, item.envelope.type)
+        emitted = await compensate(
+            item.message, uow, self._services, item.errors[-1] if item.errors else "unknown"
+        )
+        await uow.flush()
+        await uow.outbox.add_many(emit_envelopes(item.envelope, emitted))
 
 
 def _describe(error: BaseException) -> str:
