@@ -36,6 +36,7 @@ from simulators.bankcore.soap import (
 from simulators.bankcore.wsdl import OPERATIONS, wsdl
 from simulators.common.admin import ScenarioError, install
 from simulators.common.clock import Clock, now_cst
+from simulators.common.faults import INJECTED_ERROR_BODY
 
 __all__ = ["BankCoreScenario", "CreditLineSeed", "create_app"]
 
@@ -235,7 +236,7 @@ _HANDLERS = {
 
 # -- injected errors as SOAP faults ------------------------------------------------------------
 
-_INJECTED = b'{"error": "injected fault"}'  # the shared FaultMiddleware's answer
+_INJECTED = INJECTED_ERROR_BODY
 
 
 class _SoapFaultMiddleware:

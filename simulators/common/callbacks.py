@@ -111,13 +111,25 @@ class CallbackSender:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, faults.max_retry_ms / 1000)
 
+    def headers_for(self, delivery: Delivery) -> dict[str, str]:
+        """The headers of one attempt (a partner that signs its callbacks adds its signature)."""
+        return {"content-type": delivery.content_type}
+
+    def acknowledges(self, answer: httpx.Response) -> bool:
+        """Whether the receiver's answer counts as received (some partners want a set body)."""
+        return answer.is_success
+
     async def _attempt(self, delivery: Delivery) -> bool:
         try:
             answer = await self._client.post(
-                delivery.url, content=delivery.body, headers={"content-type": delivery.content_type}
+                delivery.url, content=delivery.body, headers=self.headers_for(delivery)
             )
         except httpx.HTTPError as error:
             delivery.attempts.append({"error": type(error).__name__})
             return False
-        delivery.attempts.append({"status": answer.status_code})
-        return answer.is_success
+        acknowledged = self.acknowledges(answer)
+        attempt: dict[str, Any] = {"status": answer.status_code, "acknowledged": acknowledged}
+        if not acknowledged:
+            attempt["answer"] = answer.text[:64]
+        delivery.attempts.append(attempt)
+        return acknowledged

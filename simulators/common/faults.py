@@ -24,7 +24,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Decision", "FaultMiddleware", "FaultSettings", "Faults"]
+__all__ = ["INJECTED_ERROR_BODY", "Decision", "FaultMiddleware", "FaultSettings", "Faults"]
+
+INJECTED_ERROR_BODY = b'{"error": "injected fault"}'
+"""The body of an injected error answer (a simulator may dress it in its own envelope)."""
 
 Rate = Annotated[float, Field(ge=0, le=1)]
 Millis = Annotated[int, Field(ge=0, le=600_000)]
@@ -144,7 +147,7 @@ class FaultMiddleware:
         if decision.latency_s:
             await asyncio.sleep(decision.latency_s)
         if decision.error_status is not None:
-            await _answer(send, decision.error_status, b'{"error": "injected fault"}')
+            await _answer(send, decision.error_status, INJECTED_ERROR_BODY)
             return
         if decision.timeout_s is not None:
             await asyncio.sleep(decision.timeout_s)

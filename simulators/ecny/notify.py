@@ -47,7 +47,8 @@ class Notifier(CallbackSender):
     def summaries(self) -> list[dict[str, Any]]:
         return [{**about, **delivery.summary()} for about, delivery in self.sent]
 
-    async def _attempt(self, delivery: Delivery) -> bool:
+    def headers_for(self, delivery: Delivery) -> dict[str, str]:
+        """Every attempt signed afresh (its timestamp must be within the receiver's window)."""
         target = urlsplit(delivery.url)
         path = target.path or "/"
         if target.query:
@@ -60,18 +61,10 @@ class Notifier(CallbackSender):
             body=delivery.body,
             timestamp=int(self._now().timestamp()),
         )
-        try:
-            answer = await self._client.post(
-                delivery.url,
-                content=delivery.body,
-                headers={"content-type": delivery.content_type, **headers},
-            )
-        except httpx.HTTPError as error:
-            delivery.attempts.append({"error": type(error).__name__})
-            return False
-        acknowledged = answer.is_success and _says_success(answer)
-        delivery.attempts.append({"status": answer.status_code, "acknowledged": acknowledged})
-        return acknowledged
+        return {"content-type": delivery.content_type, **headers}
+
+    def acknowledges(self, answer: httpx.Response) -> bool:
+        return answer.is_success and _says_success(answer)
 
 
 def _says_success(answer: httpx.Response) -> bool:

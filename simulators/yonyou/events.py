@@ -43,21 +43,8 @@ _ALPHANUMERIC = string.ascii_letters + string.digits
 class EventSender(CallbackSender):
     """A 2xx is not enough: anything but the literal body `success` is a failed push."""
 
-    async def _attempt(self, delivery: Delivery) -> bool:
-        # Overrides CallbackSender's one attempt; its retry, delay and duplicate logic stay.
-        try:
-            answer = await self._client.post(
-                delivery.url, content=delivery.body, headers={"content-type": delivery.content_type}
-            )
-        except httpx.HTTPError as error:
-            delivery.attempts.append({"error": type(error).__name__})
-            return False
-        acknowledged = answer.is_success and answer.text.strip() == ACKNOWLEDGEMENT
-        attempt: dict[str, Any] = {"status": answer.status_code}
-        if not acknowledged:
-            attempt["answer"] = answer.text[:64]
-        delivery.attempts.append(attempt)
-        return acknowledged
+    def acknowledges(self, answer: httpx.Response) -> bool:
+        return answer.is_success and answer.text.strip() == ACKNOWLEDGEMENT
 
 
 @dataclass(frozen=True, slots=True)
