@@ -18,6 +18,7 @@ from sqlalchemy import select
 from canonical import FinancingState, MappingError
 from hub.app import Hub
 from hub.asyncapi import asyncapi_document
+from hub.bank_reports import accept_status_report
 from hub.ingest import ingest
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
@@ -207,6 +208,24 @@ def create_app(hub: Hub) -> FastAPI:
         except ValidationError as error:
             return _invalid("calc", [p.as_dict() for p in problems_of(error)])
         return Response(quote(quote_request).model_dump_json(), media_type="application/json")
+
+    @app.post(
+        "/v1/bank/pain002",
+        responses={422: {"description": "not a readable pain.002"}},
+        summary="The bank's asynchronous payment status report (pain.002 callback)",
+    )
+    async def bank_status_report(request: Request) -> JSONResponse:
+        try:
+            raw = await _read_limited(request, settings.max_body_bytes)
+        except _TooLarge:
+            return JSONResponse(
+                {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
+            )
+        try:
+            outcome = await accept_status_report(hub.units, raw, now=hub.clock())
+        except MappingError as error:
+            return _invalid("pain002", [p.as_dict() for p in error.problems])
+        return JSONResponse({"reported": outcome.reported, "unknown": list(outcome.unknown)})
 
     @app.get("/v1/documents/{document_id}", response_model=DocumentBody)
     async def get_document(document_id: Annotated[str, Path(max_length=64)]) -> DocumentBody:
