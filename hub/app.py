@@ -19,6 +19,7 @@ from canonical import Envelope
 from connectors.bank_iso import IsoBankGateway
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.registry import HttpRegistryGateway
+from connectors.vat_platform import HttpVerificationGateway
 from hub.config import Settings
 from hub.housekeeping import Housekeeper
 from hub.intake import Intake
@@ -71,11 +72,19 @@ class Hub:
         self._bank_http = httpx.AsyncClient(
             base_url=settings.bank_url, timeout=timeout, limits=limits
         )
+        self._vat_http = (
+            httpx.AsyncClient(base_url=settings.vat_url, timeout=timeout, limits=limits)
+            if settings.vat_url
+            else None
+        )
         self.services = Services(
             policy=policy or _flow_policy(settings),
             clock=clock,
             registry=HttpRegistryGateway(self._registry_http),
             bank=IsoBankGateway(self._bank_http, clock=clock),
+            verification=None
+            if self._vat_http is None
+            else HttpVerificationGateway(self._vat_http, clock=clock),
         )
         self.consumers = [
             RouteConsumer(
@@ -141,6 +150,8 @@ class Hub:
         await self.transport.aclose()
         await self._registry_http.aclose()
         await self._bank_http.aclose()
+        if self._vat_http is not None:
+            await self._vat_http.aclose()
         await self.database.aclose()
 
     async def publish_now(self, messages: Sequence[Outgoing]) -> None:

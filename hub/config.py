@@ -7,6 +7,7 @@
 | FACTORHUB_SIMULATORS_FILE | ports file of `factorhub simulators up`: partner URLs | unset |
 | FACTORHUB_REGISTRY_URL | base URL of the 中登网 registry service | http://127.0.0.1:8101 |
 | FACTORHUB_BANK_URL | base URL of the bank's ISO 20022 channel | http://127.0.0.1:8102 |
+| FACTORHUB_VAT_URL | the VAT platform's 查验 service; unset: invoices are not verified | unset |
 | FACTORHUB_TENANT | tenant of ERP pushes without credentials | default |
 | FACTORHUB_MAX_BODY_BYTES | largest accepted request body | 5242880 |
 | FACTORHUB_HTTP_TIMEOUT | seconds for one outbound call | 10 |
@@ -42,6 +43,8 @@ class Settings:
     broker_url: str | None = None
     registry_url: str = "http://127.0.0.1:8101"
     bank_url: str = "http://127.0.0.1:8102"
+    vat_url: str | None = None
+    """The tax platform's 查验 service (a provider's API); None: invoices are not verified."""
     tenant: str = "default"
     max_body_bytes: int = 5 * 1024 * 1024
     http_timeout: float = 10.0
@@ -71,6 +74,7 @@ class Settings:
             registry_url=env.get("FACTORHUB_REGISTRY_URL")
             or simulated.get("registry", cls.registry_url),
             bank_url=env.get("FACTORHUB_BANK_URL") or simulated.get("bank", cls.bank_url),
+            vat_url=env.get("FACTORHUB_VAT_URL") or simulated.get("vat"),
             tenant=env.get("FACTORHUB_TENANT", "default"),
             max_body_bytes=_int(env, "FACTORHUB_MAX_BODY_BYTES", cls.max_body_bytes),
             http_timeout=float(env.get("FACTORHUB_HTTP_TIMEOUT", cls.http_timeout)),

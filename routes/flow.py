@@ -21,6 +21,7 @@ from routes.limits import reserve_limit
 from routes.matching import match_documents
 from routes.registration import file_registrations, record_registration
 from routes.registry import Route
+from routes.verification import verify_invoices
 
 __all__ = ["ROUTES"]
 
@@ -28,6 +29,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         group="match-documents",
         consumes=FinancingSubmitted,
+        call_many=verify_invoices,
         apply=match_documents,
         compensate=abandon("matching", "MATCHING_FAILED"),
     ),

@@ -20,9 +20,11 @@ from canonical import (
     InvoiceStatus,
     Message,
 )
+from canonical.verification import InvoiceVerification
 from routes.policy import FlowPolicy
 from routes.ports import UnitOfWork
 from routes.registry import Services
+from routes.verification import verification_problem
 
 __all__ = ["match_documents", "match_problem"]
 
@@ -58,9 +60,13 @@ def match_problem(request: FinancingRequest, policy: FlowPolicy) -> tuple[str, s
 
 
 async def match_documents(
-    msg: FinancingSubmitted, _: None, uow: UnitOfWork, services: Services
+    msg: FinancingSubmitted,
+    verification: InvoiceVerification | None,
+    uow: UnitOfWork,
+    services: Services,
 ) -> Sequence[Message]:
-    """Match, then compute the principal (advance rate x invoice total, rounded down)."""
+    """Lock the invoice, check what the tax platform said of it (when it was asked), match,
+    then compute the principal (advance rate x invoice total, rounded down)."""
     request = msg.request
     owner = await uow.invoice_locks.claim(request.invoice.key, msg.request_id)
     if owner != msg.request_id:  # §3.1: the invoice already backs another application
@@ -81,6 +87,8 @@ async def match_documents(
             )
         ]
     problem = match_problem(request, services.policy)
+    if verification is not None:
+        problem = verification_problem(verification) or problem
     if problem is not None:
         code, detail = problem
         await uow.requests.transition(

@@ -17,11 +17,13 @@ from canonical import (
     DisbursementInstruction,
     FinancingRequest,
     FinancingState,
+    Invoice,
     Money,
     Party,
     PaymentResult,
     Registration,
 )
+from canonical.verification import InvoiceVerification
 
 __all__ = [
     "BankGateway",
@@ -37,6 +39,7 @@ __all__ = [
     "RequestRepository",
     "ReserveOutcome",
     "UnitOfWork",
+    "VerificationGateway",
 ]
 
 
@@ -152,6 +155,13 @@ class RegistrationRequest:
     amount: Money
     invoices: tuple[str, ...]
     period_months: int = 12
+
+
+class VerificationGateway(Protocol):
+    async def verify_many(
+        self, invoices: Sequence[Invoice]
+    ) -> list[InvoiceVerification | Exception]:
+        """The tax platform's answer for each invoice, in order (or the error it got)."""
 
 
 class RegistryGateway(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 
 from canonical import Message
 from routes.policy import FlowPolicy
-from routes.ports import BankGateway, Clock, RegistryGateway, UnitOfWork
+from routes.ports import BankGateway, Clock, RegistryGateway, UnitOfWork, VerificationGateway
 
 __all__ = ["ApplyStep", "BatchCallStep", "CallStep", "CompensateStep", "Route", "Services"]
 
@@ -29,6 +29,8 @@ class Services:
     clock: Clock
     registry: RegistryGateway
     bank: BankGateway
+    verification: VerificationGateway | None = None
+    """The tax platform's 查验 service; None: invoices are not verified (no platform set)."""
 
 
 CallStep = Callable[[Any, Services], Awaitable[Any]]

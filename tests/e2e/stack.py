@@ -50,15 +50,20 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(database_url: str, broker_url: str | None = None) -> AsyncIterator[Stack]:
+async def running_stack(
+    database_url: str, broker_url: str | None = None, *, verify: bool = False
+) -> AsyncIterator[Stack]:
+    """`verify`: the VAT platform simulator runs too and the hub verifies every invoice."""
     companies = generate_companies(SEED, sellers=4, buyers=8)
-    async with running_simulators(["registry", "bank"], seed=SEED) as sims:
+    names = ["registry", "bank", *(["vat"] if verify else [])]
+    async with running_simulators(names, seed=SEED) as sims:
         settings = replace(
             Settings.from_env({}),
             database_url=database_url,
             broker_url=broker_url,
             registry_url=sims["registry"].base_url,
             bank_url=sims["bank"].base_url,
+            vat_url=sims["vat"].base_url if verify else None,
             retry=RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
             http_timeout=5.0,
         )
