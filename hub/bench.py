@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from statistics import quantiles
 
+import httpx
 from sqlalchemy import select
 
 from hub.app import Hub
@@ -67,7 +68,9 @@ async def bench_pipeline(
     seed: int = 3,
     concurrency: int = 64,
     stall_seconds: float = 60.0,
+    verify: bool = False,
 ) -> PipelineResult:
+    """`verify`: the VAT platform simulator runs too and every invoice is verified."""
     companies = generate_companies(seed, sellers=8, buyers=32)
     cases = generate_invoices(
         seed, count, companies, {"order_amount_mismatch": 0, "quantity_over_delivery": 0}
@@ -75,7 +78,13 @@ async def bench_pipeline(
     bodies = [(c.vendor, render(c)) for c in cases]
     async with bench_namespace(settings) as private:
         return await _run_pipeline(
-            private, bodies, companies, seed=seed, concurrency=concurrency, stall=stall_seconds
+            private,
+            bodies,
+            companies,
+            seed=seed,
+            concurrency=concurrency,
+            stall=stall_seconds,
+            verify=verify,
         )
 
 
@@ -87,10 +96,22 @@ async def _run_pipeline(
     seed: int,
     concurrency: int,
     stall: float,
+    verify: bool = False,
 ) -> PipelineResult:
     count, stall_seconds = len(bodies), stall
-    async with simulators_in_process(["registry", "bank"], seed=seed) as urls:
-        settings = replace(settings, registry_url=urls["registry"], bank_url=urls["bank"])
+    names = ["registry", "bank", *(["vat"] if verify else [])]
+    async with simulators_in_process(names, seed=seed) as urls:
+        settings = replace(
+            settings,
+            registry_url=urls["registry"],
+            bank_url=urls["bank"],
+            vat_url=urls.get("vat"),
+        )
+        if verify:  # the platform holds the invoices the bench pushes
+            dataset = {"count": count, "sellers": 8, "buyers": 32, "anomaly_rate": 0}
+            async with httpx.AsyncClient(base_url=urls["vat"]) as admin:
+                answer = await admin.post("/admin/scenario", json={"dataset": dataset})
+                answer.raise_for_status()
         async with Hub(settings) as hub:
             await open_facilities(
                 hub.units, facility_terms(companies.sellers, one_small=False, limit=NO_LIMIT)

@@ -503,6 +503,9 @@ def bench_pipeline_command(
     count: Annotated[int, typer.Option("--count", "-n", min=1)] = 2000,
     database_url: BenchDatabaseOpt = None,
     broker_url: BrokerOpt = None,
+    verify: Annotated[
+        bool, typer.Option(help="Also verify every invoice at the VAT platform simulator.")
+    ] = False,
 ) -> None:
     """End-to-end invoices/s and p50/p99 latency (ingress commit -> bank acceptance)."""
     import contextlib
@@ -513,7 +516,7 @@ def bench_pipeline_command(
         broker = _bench_broker(transport, broker_url, stack)
         settings = _bench_settings(f"pipeline-{transport}", database_url, broker)
         try:
-            result = run(lambda: bench_pipeline(settings, count=count))
+            result = run(lambda: bench_pipeline(settings, count=count, verify=verify))
         except BenchStalled as error:
             console.print(f"[red]bench stalled:[/red] {error} (see `factorhub dlq list`)")
             raise typer.Exit(1) from error
