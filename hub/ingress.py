@@ -111,6 +111,13 @@ def create_app(hub: Hub) -> FastAPI:
     )
     settings = hub.settings
 
+    @app.exception_handler(_TooLarge)
+    async def too_large(_: Request, __: _TooLarge) -> JSONResponse:
+        """Every endpoint that takes a body answers an oversized one the same way."""
+        return JSONResponse(
+            {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
+        )
+
     @app.post(
         "/v1/erp/{vendor}/invoices",
         status_code=202,
@@ -119,12 +126,7 @@ def create_app(hub: Hub) -> FastAPI:
         summary="Push an invoice in the ERP's native JSON (Kingdee Save request, YonBIP save)",
     )
     async def push_invoice(vendor: Vendor, request: Request) -> Any:
-        try:
-            raw = await _read_limited(request, settings.max_body_bytes)
-        except _TooLarge:
-            return JSONResponse(
-                {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
-            )
+        raw = await _read_limited(request, settings.max_body_bytes)
         tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
         try:
             accepted = await hub.intake.accept(
@@ -153,12 +155,7 @@ def create_app(hub: Hub) -> FastAPI:
         f"({', '.join(families)}) to have the format recognised from the content",
     )
     async def ingest_document(name: Annotated[str, Path(max_length=64)], request: Request) -> Any:
-        try:
-            raw = await _read_limited(request, settings.max_body_bytes)
-        except _TooLarge:
-            return JSONResponse(
-                {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
-            )
+        raw = await _read_limited(request, settings.max_body_bytes)
         fmt: InboundFormat | None = INBOUND_FORMATS.get(name)
         if fmt is None:
             if name not in families:
@@ -197,12 +194,7 @@ def create_app(hub: Hub) -> FastAPI:
         summary="Quote a financing (融资额度测算) before applying: the `factorhub calc` contract",
     )
     async def calc(request: Request) -> Response:
-        try:
-            raw = await _read_limited(request, settings.max_body_bytes)
-        except _TooLarge:
-            return JSONResponse(
-                {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
-            )
+        raw = await _read_limited(request, settings.max_body_bytes)
         try:
             quote_request = QuoteRequest.model_validate_json(raw)
         except ValidationError as error:
@@ -215,12 +207,7 @@ def create_app(hub: Hub) -> FastAPI:
         summary="The bank's asynchronous payment status report (pain.002 callback)",
     )
     async def bank_status_report(request: Request) -> JSONResponse:
-        try:
-            raw = await _read_limited(request, settings.max_body_bytes)
-        except _TooLarge:
-            return JSONResponse(
-                {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
-            )
+        raw = await _read_limited(request, settings.max_body_bytes)
         try:
             outcome = await accept_status_report(hub.units, raw, now=hub.clock())
         except MappingError as error:
