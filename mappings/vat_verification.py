@@ -138,10 +138,17 @@ class VerificationRequest(BaseModel):
 
 
 def verification_answer_to_canonical(
-    raw: bytes, *, received_at: datetime, tolerance: Decimal = DEFAULT_TOLERANCE
+    raw: bytes,
+    *,
+    received_at: datetime,
+    tolerance: Decimal = DEFAULT_TOLERANCE,
+    face: bool = True,
 ) -> InvoiceVerification:
-    """Map one verification answer; raise MappingError listing every problem."""
-    return guarded(SOURCE, lambda: _map(raw, received_at, tolerance))
+    """Map one verification answer; raise MappingError listing every problem.
+
+    `face=False` leaves out the invoice as the platform knows it (`invoice` is None): a caller
+    that only needs the verdict (the flow) does not pay for reading every line."""
+    return guarded(SOURCE, lambda: _map(raw, received_at, tolerance, face))
 
 
 def verification_request_to_json(request: VerificationRequest) -> bytes:
@@ -267,7 +274,9 @@ def _write(request: VerificationRequest) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoiceVerification:
+def _map(
+    raw: bytes, received_at: datetime, tolerance: Decimal, face: bool = True
+) -> InvoiceVerification:
     problems = Problems()
     read = Reader(problems)
     require_aware(problems, "received_at", received_at)
@@ -304,7 +313,7 @@ def _map(raw: bytes, received_at: datetime, tolerance: Decimal) -> InvoiceVerifi
     count_node = data.get("checkCount") if data is not None else Node(None, "")
     count = None if count_node.blank else read.integer(count_node)
     invoice = None
-    if data is not None and result is VerificationResult.CONSISTENT:
+    if face and data is not None and result is VerificationResult.CONSISTENT:
         invoice = _invoice(
             problems, read, data, raw, received_at, tolerance, status, number, legacy_code
         )

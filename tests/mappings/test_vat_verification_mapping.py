@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -270,3 +270,21 @@ class TestRequest:
             )
             == request
         )
+
+
+def test_the_verdict_alone_can_be_read_without_the_invoices_face_data():
+    from datetime import datetime
+
+    from mappings.vat_verification import verification_answer_to_canonical
+
+    raw = (Path(__file__).parent / "fixtures" / "vat" / "verification_consistent.json").read_bytes()
+    at = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+    full = verification_answer_to_canonical(raw, received_at=at)
+    verdict = verification_answer_to_canonical(raw, received_at=at, face=False)
+    assert full.invoice is not None
+    assert verdict.invoice is None
+    assert (verdict.result, verdict.status, verdict.invoice_key) == (
+        full.result,
+        full.status,
+        full.invoice_key,
+    )
