@@ -58,7 +58,9 @@ requests_app = typer.Typer(help="Financing requests.", no_args_is_help=True)
 facilities_app = typer.Typer(
     help="Seller facilities (limits and payout accounts).", no_args_is_help=True
 )
-schema_app = typer.Typer(help="JSON Schemas of the bus messages.", no_args_is_help=True)
+schema_app = typer.Typer(
+    help="JSON Schemas of the bus messages and the quote documents.", no_args_is_help=True
+)
 bench_app = typer.Typer(help="Benchmarks (commands, not tests).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(dlq_app, name="dlq")
@@ -405,7 +407,7 @@ def facilities_list(database_url: DatabaseOpt = None) -> None:
 
 @schema_app.command("export")
 def schema_export(directory: Path) -> None:
-    """Write a JSON Schema per bus message type (and the envelope) into DIRECTORY."""
+    """Write a JSON Schema per bus message type, the envelope and the quote documents."""
     from hub.schemas import export_schemas
 
     for path in export_schemas(directory):
