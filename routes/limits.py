@@ -22,22 +22,38 @@ _FROM = frozenset({FinancingState.MATCHED})
 async def reserve_limit(
     msg: DocumentsMatched, _: None, uow: UnitOfWork, services: Services
 ) -> Sequence[Message]:
-    """Reserve, or reject with LIMIT_SELLER / NO_FACILITY / BELOW_MIN_TICKET."""
-    if msg.principal.amount < services.policy.min_ticket:
+    """Reserve, or reject with LIMIT_SELLER / NO_FACILITY / BELOW_MIN_TICKET.
+
+    With partial approval (the policy's default, §2.2) a principal the seller's headroom cannot
+    cover in full is approved reduced to that headroom, as long as it stays at or above the
+    minimum ticket; the reduced amount is what is registered and paid."""
+    policy = services.policy
+    if msg.principal.amount < policy.min_ticket:
         return await _reject(uow, msg, "BELOW_MIN_TICKET", f"principal {msg.principal}")
-    outcome = await uow.facilities.reserve(msg.request_id, msg.seller.uscc, msg.principal)
+    floor = msg.principal.model_copy(update={"amount": policy.min_ticket})
+    outcome, held = await uow.facilities.reserve(
+        msg.request_id,
+        msg.seller.uscc,
+        msg.principal,
+        at_least=floor if policy.partial_approval else None,
+    )
     if outcome is ReserveOutcome.NO_FACILITY:
         return await _reject(uow, msg, "NO_FACILITY", f"no facility for seller {msg.seller.uscc}")
     if outcome is ReserveOutcome.INSUFFICIENT:
         return await _reject(uow, msg, "LIMIT_SELLER", f"headroom below {msg.principal}")
-    await uow.requests.transition(msg.request_id, FinancingState.LIMIT_RESERVED, allowed_from=_FROM)
+    note = None
+    if held.amount < msg.principal.amount:
+        note = f"approved reduced to {held} by the seller's headroom (LIMIT_SELLER)"
+    await uow.requests.transition(
+        msg.request_id, FinancingState.LIMIT_RESERVED, allowed_from=_FROM, note=note
+    )
     return [
         LimitReserved(
             request_id=msg.request_id,
             seller=msg.seller,
             buyer=msg.buyer,
             invoice_key=msg.invoice_key,
-            amount=msg.principal,
+            amount=held,
         )
     ]
 

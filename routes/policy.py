@@ -245,6 +245,8 @@ class FlowPolicy:
     amount_tolerance_abs: Decimal = Decimal("100.00")
     quantity_tolerance_pct: Decimal = Decimal("0.02")
     min_ticket: Decimal = Decimal("10000.00")
+    partial_approval: bool = True
+    """A principal the headroom cannot cover is approved reduced (else rejected)."""
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
@@ -259,4 +261,5 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         amount_tolerance_abs=policy.matching.amount_tolerance_abs,
         quantity_tolerance_pct=policy.matching.quantity_tolerance_pct,
         min_ticket=policy.min_ticket,
+        partial_approval=policy.partial_approval,
     )

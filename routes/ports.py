@@ -102,8 +102,12 @@ class InvoiceLocks(Protocol):
 class FacilityRepository(Protocol):
     async def get(self, seller_uscc: str) -> Facility | None: ...
 
-    async def reserve(self, request_id: str, seller_uscc: str, amount: Money) -> ReserveOutcome:
-        """Atomically hold `amount` of headroom; asking again for the same request is a no-op."""
+    async def reserve(
+        self, request_id: str, seller_uscc: str, amount: Money, *, at_least: Money | None = None
+    ) -> tuple[ReserveOutcome, Money]:
+        """Atomically hold `amount` of headroom, or (with `at_least`) all the headroom left when
+        that is less but not below `at_least`; returns the outcome and what is held. Asking
+        again for the same request changes nothing and answers what it holds."""
 
     async def consume(self, request_id: str, amount: Money) -> None:
         """Turn the reservation into use, trued up to the amount actually paid."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -151,24 +152,30 @@ class SqlFacilityRepository:
             account=line.account,
         )
 
-    async def reserve(self, request_id: str, seller_uscc: str, amount: Money) -> ReserveOutcome:
-        if await self._reservation(request_id) is not None:
-            return ReserveOutcome.RESERVED
+    async def reserve(
+        self, request_id: str, seller_uscc: str, amount: Money, *, at_least: Money | None = None
+    ) -> tuple[ReserveOutcome, Money]:
+        nothing = amount.model_copy(update={"amount": Decimal("0.00")})
+        held = await self._reservation(request_id)
+        if held is not None:
+            return ReserveOutcome.RESERVED, from_fen(held.amount_fen, amount.currency)
         line = await self._line(seller_uscc)
         if line is None:
-            return ReserveOutcome.NO_FACILITY
+            return ReserveOutcome.NO_FACILITY, nothing
         fen = to_fen(amount)
-        if (
-            line.currency != amount.currency
-            or line.limit_fen - line.used_fen - line.reserved_fen < fen
-        ):
-            return ReserveOutcome.INSUFFICIENT
+        headroom = line.limit_fen - line.used_fen - line.reserved_fen
+        if line.currency != amount.currency:
+            return ReserveOutcome.INSUFFICIENT, nothing
+        if headroom < fen:
+            if at_least is None or headroom < to_fen(at_least) or headroom <= 0:
+                return ReserveOutcome.INSUFFICIENT, nothing
+            fen = headroom  # partial approval: all that is left
         line.reserved_fen += fen
         line.dirty = True
         self._held[request_id] = _Held(
             seller_uscc, fen, ReservationState.RESERVED.value, new=True, dirty=True
         )
-        return ReserveOutcome.RESERVED
+        return ReserveOutcome.RESERVED, from_fen(fen, amount.currency)
 
     async def consume(self, request_id: str, amount: Money) -> None:
         await self._settle(request_id, ReservationState.CONSUMED, to_fen(amount))

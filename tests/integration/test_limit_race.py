@@ -40,7 +40,7 @@ async def test_two_hundred_racing_applications_never_over_reserve_one_limit(post
                 async with units() as uow:
                     uow.facilities.expect(batch, [SELLER.uscc])
                     for request_id in batch:
-                        outcomes[request_id] = await uow.facilities.reserve(
+                        outcomes[request_id], _ = await uow.facilities.reserve(
                             request_id, SELLER.uscc, Money.of(amounts[request_id])
                         )
                     await uow.commit()

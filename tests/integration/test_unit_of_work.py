@@ -86,16 +86,19 @@ async def test_a_message_claimed_twice_by_one_consumer_is_refused(units):
 async def test_reservations_hold_headroom_and_release_and_consume_exactly(units):
     async with units() as uow:
         await uow.facilities.put(facility("100000.00"))
-        assert await uow.facilities.reserve("A", SELLER.uscc, Money.of("60000.00")) == (
-            ReserveOutcome.RESERVED
+        held = Money.of("60000.00")
+        assert await uow.facilities.reserve("A", SELLER.uscc, held) == (
+            ReserveOutcome.RESERVED,
+            held,
         )
-        assert await uow.facilities.reserve("A", SELLER.uscc, Money.of("60000.00")) == (
-            ReserveOutcome.RESERVED
-        ), "asking again for the same request is a no-op"
-        assert await uow.facilities.reserve("B", SELLER.uscc, Money.of("40000.01")) == (
+        assert await uow.facilities.reserve("A", SELLER.uscc, Money.of("70000.00")) == (
+            ReserveOutcome.RESERVED,
+            held,
+        ), "asking again for the same request is a no-op that answers what it holds"
+        assert (await uow.facilities.reserve("B", SELLER.uscc, Money.of("40000.01")))[0] is (
             ReserveOutcome.INSUFFICIENT
         )
-        assert await uow.facilities.reserve("C", "913101156607431925", Money.of("1.00")) == (
+        assert (await uow.facilities.reserve("C", "913101156607431925", Money.of("1.00")))[0] is (
             ReserveOutcome.NO_FACILITY
         )
         await uow.commit()
@@ -110,6 +113,24 @@ async def test_reservations_hold_headroom_and_release_and_consume_exactly(units)
     assert held.headroom == Money.of("40000.01")
 
 
+async def test_a_short_headroom_is_reserved_whole_down_to_the_floor_asked_for(units):
+    async with units() as uow:
+        await uow.facilities.put(facility("100000.00"))
+        await uow.facilities.reserve("A", SELLER.uscc, Money.of("90000.00"))
+        floor = Money.of("10000.00")
+        assert await uow.facilities.reserve(
+            "B", SELLER.uscc, Money.of("30000.00"), at_least=floor
+        ) == (ReserveOutcome.RESERVED, Money.of("10000.00"))  # all that was left
+        assert (
+            await uow.facilities.reserve("C", SELLER.uscc, Money.of("30000.00"), at_least=floor)
+        )[0] is ReserveOutcome.INSUFFICIENT  # nothing left
+        await uow.commit()
+    async with units() as uow:
+        held = await uow.facilities.get(SELLER.uscc)
+    assert held is not None
+    assert held.reserved == Money.of("100000.00")
+
+
 async def test_concurrent_reservations_never_exceed_the_limit(units):
     async with units() as uow:
         await uow.facilities.put(facility("100000.00"))
@@ -117,7 +138,7 @@ async def test_concurrent_reservations_never_exceed_the_limit(units):
 
     async def reserve(i: int) -> ReserveOutcome:
         async with units() as uow:
-            outcome = await uow.facilities.reserve(f"R{i}", SELLER.uscc, Money.of("30000.00"))
+            outcome, _ = await uow.facilities.reserve(f"R{i}", SELLER.uscc, Money.of("30000.00"))
             await uow.commit()
             return outcome
 
