@@ -41,12 +41,15 @@ from canonical.messages import (
     MESSAGE_TYPES,
     DisbursementRequested,
     DocumentsMatched,
+    EarlyWarning,
+    EarlyWarningLevel,
     FinancingRejected,
     FinancingSubmitted,
     LimitReserved,
     Message,
     PaymentReported,
     ReceivableRegistered,
+    RepaymentReceived,
 )
 from canonical.money import FEN, Amount, CurrencyMismatch, Money
 from canonical.parties import USCC, BankAccount, Party, PartyRole
@@ -69,6 +72,8 @@ __all__ = [
     "DocumentLine",
     "DocumentsMatched",
     "DomainError",
+    "EarlyWarning",
+    "EarlyWarningLevel",
     "Envelope",
     "FactorHubError",
     "FinancingRejected",
@@ -99,6 +104,7 @@ __all__ = [
     "ReceivableBill",
     "ReceivableRegistered",
     "Registration",
+    "RepaymentReceived",
     "ReservationState",
     "TransientError",
     "new_message_id",

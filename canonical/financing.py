@@ -35,15 +35,32 @@ class FinancingState(StrEnum):
     REGISTERED = "REGISTERED"
     DISBURSING = "DISBURSING"
     DISBURSED = "DISBURSED"
+    PARTIALLY_REPAID = "PARTIALLY_REPAID"
+    OVERDUE = "OVERDUE"
+    SETTLED = "SETTLED"
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
 
     @property
     def terminal(self) -> bool:
+        """The origination flow is over: paid out, refused or cancelled. (A paid-out financing
+        still moves on repayments and the daily overdue job, never back into the flow.)"""
         return self in _TERMINAL
 
+    @property
+    def outstanding(self) -> bool:
+        """Money was paid out and is not fully repaid yet."""
+        return self in _OUTSTANDING
 
-_TERMINAL = frozenset({FinancingState.DISBURSED, FinancingState.REJECTED, FinancingState.CANCELLED})
+
+_OUTSTANDING = frozenset(
+    {FinancingState.DISBURSED, FinancingState.PARTIALLY_REPAID, FinancingState.OVERDUE}
+)
+_TERMINAL = _OUTSTANDING | {
+    FinancingState.SETTLED,
+    FinancingState.REJECTED,
+    FinancingState.CANCELLED,
+}
 
 
 class FinancingRequest(BaseModel):

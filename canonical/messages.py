@@ -6,7 +6,9 @@ facts the next step needs, not copies of whole aggregates (except the submitted 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,12 +25,15 @@ __all__ = [
     "MESSAGE_TYPES",
     "DisbursementRequested",
     "DocumentsMatched",
+    "EarlyWarning",
+    "EarlyWarningLevel",
     "FinancingRejected",
     "FinancingSubmitted",
     "LimitReserved",
     "Message",
     "PaymentReported",
     "ReceivableRegistered",
+    "RepaymentReceived",
 ]
 
 
@@ -104,6 +109,46 @@ class FinancingRejected(Message):
     step: str
 
 
+class RepaymentReceived(Message):
+    """Money came in against a paid-out financing (from the debtor, or the seller on recourse).
+
+    `reference` is the payment's own id (the bank's entry reference, or the payer's): the same
+    payment reported twice is applied once.
+    """
+
+    topic: ClassVar[str] = "repayment.received"
+    reference: str = Field(min_length=1, max_length=64)
+    value_date: date
+    amount: Money
+    payer: Literal["debtor", "seller"] = "debtor"
+
+
+class EarlyWarningLevel(StrEnum):
+    """How late a financing is (factoring-domain §3.6 thresholds)."""
+
+    WATCH = "WATCH"
+    """1 day or more past due."""
+    ALERT = "ALERT"
+    """30 days or more past due."""
+    NON_PERFORMING = "NON_PERFORMING"
+    """More than 90 days past due (不良, a regulatory classification)."""
+
+
+class EarlyWarning(Message):
+    """A financing crossed an early-warning threshold (预警); published for risk systems to
+    subscribe to. Each level is announced once per financing."""
+
+    topic: ClassVar[str] = "risk.early-warning"
+    level: EarlyWarningLevel
+    seller_uscc: str
+    buyer_uscc: str
+    days_past_due: int = Field(ge=0)
+    outstanding: Money
+    """Principal not yet repaid."""
+    maturity: date
+    as_of: date
+
+
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.__name__: cls
     for cls in (
@@ -114,6 +159,8 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         DisbursementRequested,
         PaymentReported,
         FinancingRejected,
+        RepaymentReceived,
+        EarlyWarning,
     )
 }
 """Message type name (as written in `Envelope.type`) -> class."""

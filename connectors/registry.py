@@ -3,18 +3,26 @@
 Registering is idempotent by the filer reference (our request id): after a timeout we simply
 file again and get the same registration back. Filings go in 批量登记 uploads, each answered
 on its own, so one refused filing does not hold back the others.
+
+Searching (查询) is a read: one request per 担保人 name, answered with a 查询证明 (search
+certificate) that is kept as the evidence of the pre-search and the re-search (factoring-domain
+§1.7 rules 1 and 4, formats-outbound §3.2). After a timeout or a broken answer we search again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 
-from canonical import PermanentError, Registration, TransientError
+from canonical import MappingError, PermanentError, Registration, TransientError
+from canonical.registry import SearchCertificate
 from connectors.http import check_status, mapped_errors
+from mappings.zhongdeng import zhongdeng_search_to_canonical
 from routes.ports import RegistrationRequest
 
 __all__ = ["HttpRegistryGateway"]
@@ -23,11 +31,23 @@ _SYSTEM = "registry"
 
 
 class HttpRegistryGateway:
-    """Files through the registry's 批量登记 upload, at most `batch_size` filings a request."""
+    """Files through the registry's 批量登记 upload, at most `batch_size` filings a request;
+    searches by 担保人 name, at most `search_concurrency` searches in flight."""
 
-    def __init__(self, client: httpx.AsyncClient, *, batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        batch_size: int = 200,
+        search_concurrency: int = 4,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if search_concurrency < 1:
+            raise ValueError("search_concurrency must be at least 1")
         self._client = client
         self._batch_size = batch_size
+        self._search_concurrency = search_concurrency
+        self._clock = clock
 
     async def register_many(
         self, requests: Sequence[RegistrationRequest]
@@ -41,9 +61,7 @@ class HttpRegistryGateway:
                 answers.extend([error] * len(chunk))
         return answers
 
-    async def _upload(
-        self, chunk: Sequence[RegistrationRequest]
-    ) -> list[Registration | Exception]:
+    async def _upload(self, chunk: Sequence[RegistrationRequest]) -> list[Registration | Exception]:
         with mapped_errors(_SYSTEM):
             response = await self._client.post(
                 "/registrations/batch", json={"registrations": [_filing(r) for r in chunk]}
@@ -56,6 +74,60 @@ class HttpRegistryGateway:
         if len(results) != len(chunk):
             raise PermanentError(_SYSTEM, f"{len(results)} answers to {len(chunk)} filings")
         return [_answer(request, result) for request, result in zip(chunk, results, strict=True)]
+
+    async def search_many(
+        self, assignor_names: Sequence[str]
+    ) -> list[SearchCertificate | Exception]:
+        """The 查询证明 for each 担保人 name, in order, or the error its search got.
+
+        A name asked twice is searched once (both places get the same answer); the distinct
+        names are searched concurrently, at most `search_concurrency` at a time. The registry
+        matches the exact full name (formats-outbound §3.1), so a name is sent as given but for
+        surrounding whitespace (no folding of （） or other characters here), and a blank name
+        is refused without asking.
+        """
+        wanted = [name.strip() for name in assignor_names]
+        distinct = list(dict.fromkeys(wanted))
+        gate = asyncio.Semaphore(self._search_concurrency)
+
+        async def one(name: str) -> SearchCertificate | Exception:
+            async with gate:
+                try:
+                    return await self._search(name)
+                except Exception as error:  # this name's answer only
+                    return error
+
+        found = await asyncio.gather(*(one(name) for name in distinct))
+        by_name = dict(zip(distinct, found, strict=True))
+        return [by_name[name] for name in wanted]
+
+    async def _search(self, name: str) -> SearchCertificate:
+        if not name:
+            raise PermanentError(_SYSTEM, "a search needs the 担保人's name, got a blank one")
+        with mapped_errors(_SYSTEM):
+            response = await self._client.get(
+                "/registrations/search", params={"assignor_name": name}
+            )
+        check_status(_SYSTEM, response)
+        raw = response.content
+        try:
+            json.loads(raw)
+        except ValueError as error:
+            # A broken body (cut off in transit): the search was made but its 查询证明 cannot be
+            # read, so nothing is known; searching again is harmless (QA.md, "malformed_rate").
+            raise TransientError(_SYSTEM, f"unreadable 查询证明: {error!r}") from error
+        try:
+            certificate = zhongdeng_search_to_canonical(raw, received_at=self._clock())
+        except MappingError as error:
+            raise PermanentError(_SYSTEM, f"unreadable 查询证明: {error}") from error
+        asked = certificate.criteria.assignor_name
+        if asked != name:
+            raise PermanentError(
+                _SYSTEM,
+                f"查询证明 {certificate.certificate_no} answers a search for {asked!r}, "
+                f"not {name!r}",
+            )
+        return certificate
 
 
 def _filing(request: RegistrationRequest) -> dict[str, object]:

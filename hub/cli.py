@@ -62,12 +62,16 @@ schema_app = typer.Typer(
     help="JSON Schemas of the bus messages and the quote documents.", no_args_is_help=True
 )
 bench_app = typer.Typer(help="Benchmarks (commands, not tests).", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Scheduled jobs (run them from cron or a scheduler).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(requests_app, name="requests")
 app.add_typer(facilities_app, name="facilities")
 app.add_typer(schema_app, name="schema")
 app.add_typer(bench_app, name="bench")
+app.add_typer(jobs_app, name="jobs")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
 app.command("reconcile")(reconcile_command)
@@ -403,6 +407,57 @@ def facilities_list(database_url: DatabaseOpt = None) -> None:
             str(from_fen(r.reserved_fen, r.currency)),
         )
     console.print(table)
+
+
+@jobs_app.command("daily")
+def jobs_daily(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="The business day reviewed, YYYY-MM-DD (default: today in Beijing)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Review every outstanding loan: OVERDUE once unpaid beyond the penalty grace window,
+    non-performing past 90 days past due, and early warnings (DPD >= 1, >= 30, > 90) published
+    on the `risk.early-warning` topic, each level once. Safe to run again for the same day."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from hub.daily import run_daily
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    except ValueError as error:
+        console.print(f"[red]--as-of: {error}[/red]")
+        raise typer.Exit(2) from error
+    report = run(lambda: _with_units(database_url, lambda u: run_daily(u, day)))
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "as_of": day.isoformat(),
+                    "reviewed": report.reviewed,
+                    "became_overdue": report.became_overdue,
+                    "warnings": [
+                        {"request_id": r, "level": level, "days_past_due": dpd}
+                        for r, level, dpd in report.warned
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    console.print(
+        f"{day}: reviewed {report.reviewed} outstanding loan(s); "
+        f"{len(report.became_overdue)} became overdue; "
+        f"warnings: {dict(report.warnings) or 'none'}"
+    )
+    for request_id, level, dpd in report.warned:
+        console.print(f"  {level:<15} {request_id}  {dpd} days past due")
 
 
 @schema_app.command("export")

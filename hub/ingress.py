@@ -16,17 +16,20 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from canonical import FinancingState, MappingError
-from hub.app import Hub
+from hub.app import Hub, utc_now
 from hub.asyncapi import asyncapi_document
 from hub.bank_reports import accept_status_report
 from hub.ingest import ingest
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
+from hub.repayments import RepaymentRefused, accept_camt054, accept_repayment, parse_repayment
 from mappings.catalogue import InboundFormat
 from mappings.formats import INBOUND_FORMATS, UnknownFormat, recognise
 from routes.flow import ROUTES
 from routes.policy import problems_of
+from routes.ports import LoanRecord
 from routes.quote import QuoteRequest, quote
+from routes.repayment import standing
 
 __all__ = ["create_app"]
 
@@ -81,6 +84,8 @@ class RequestBody(BaseModel):
     reason: str | None
     detail: str | None
     disbursement: dict[str, Any] | None
+    loan: dict[str, Any] | None = None
+    """After the money went out: principal, outstanding, maturity, days past due, repayments."""
     history: list[HistoryItem]
 
 
@@ -214,6 +219,51 @@ def create_app(hub: Hub) -> FastAPI:
             return _invalid("pain002", [p.as_dict() for p in error.problems])
         return JSONResponse({"reported": outcome.reported, "unknown": list(outcome.unknown)})
 
+    @app.post(
+        "/v1/repayments",
+        status_code=202,
+        responses={
+            404: {"description": "no such financing request"},
+            409: {"description": "the financing was not paid out"},
+            422: {"description": "invalid"},
+        },
+        summary="Money received against a paid-out financing (applied through the waterfall)",
+    )
+    async def repayment(request: Request) -> JSONResponse:
+        raw = await _read_limited(request, settings.max_body_bytes)
+        try:
+            body = parse_repayment(raw)
+            await accept_repayment(hub.units, body)
+        except MappingError as error:
+            return _invalid("repayment", [p.as_dict() for p in error.problems])
+        except RepaymentRefused as error:
+            return JSONResponse(
+                {"error": str(error), "problems": [error.problem.as_dict()]}, error.status
+            )
+        return JSONResponse(
+            {"status": "accepted", "links": {"request": f"/v1/requests/{body.request_id}"}}, 202
+        )
+
+    @app.post(
+        "/v1/bank/camt054",
+        responses={422: {"description": "not a readable camt.054"}},
+        summary="The bank's booking notice (camt.054): debits confirm disbursements, "
+        "credits on the collection account are repayments",
+    )
+    async def bank_booking_notice(request: Request) -> JSONResponse:
+        raw = await _read_limited(request, settings.max_body_bytes)
+        try:
+            outcome = await accept_camt054(hub.units, raw, now=hub.clock())
+        except MappingError as error:
+            return _invalid("camt054", [p.as_dict() for p in error.problems])
+        return JSONResponse(
+            {
+                "settled": outcome.settled,
+                "repayments": outcome.repayments,
+                "unmatched": list(outcome.unmatched),
+            }
+        )
+
     @app.get("/v1/documents/{document_id}", response_model=DocumentBody)
     async def get_document(document_id: Annotated[str, Path(max_length=64)]) -> DocumentBody:
         async with hub.units() as uow:
@@ -245,7 +295,9 @@ def create_app(hub: Hub) -> FastAPI:
                     select(DisbursementRow).where(DisbursementRow.request_id == request_id)
                 )
             ).scalar_one_or_none()
-            return _request_body(row, history, payment)
+            loan = await uow.loans.get(request_id)
+            body = _request_body(row, history, payment)
+            return body if loan is None else body.model_copy(update={"loan": _loan_body(loan)})
 
     @app.get("/asyncapi.json", summary="AsyncAPI 3.0 description of the message bus")
     async def asyncapi() -> dict[str, Any]:
@@ -314,6 +366,30 @@ def _request_body(
             for h in history
         ],
     )
+
+
+def _loan_body(loan: LoanRecord) -> dict[str, Any]:
+    today = max([utc_now().date(), *(r.value_date for r in loan.repayments)])
+    now = standing(loan, today)
+    return {
+        "principal": f"{loan.principal.amount:f}",
+        "currency": loan.principal.currency,
+        "start": loan.start.isoformat(),
+        "maturity": loan.maturity.isoformat(),
+        "outstanding": f"{now.outstanding:f}",
+        "fee_unpaid": f"{now.fee_unpaid:f}",
+        "days_past_due": now.days_past_due,
+        "early_warning": loan.warned,
+        "repayments": [
+            {
+                "reference": r.reference,
+                "value_date": r.value_date.isoformat(),
+                "amount": f"{r.amount.amount:f}",
+                "payer": r.payer,
+            }
+            for r in loan.repayments
+        ],
+    }
 
 
 def _fen(fen: int) -> str:

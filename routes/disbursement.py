@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from canonical import (
     DisbursementInstruction,
@@ -17,6 +19,7 @@ from canonical import (
 )
 from routes.ports import UnitOfWork
 from routes.registry import Services
+from routes.repayment import loan_terms
 
 __all__ = [
     "apply_payment_result",
@@ -91,10 +94,19 @@ async def record_submission(
     return [PaymentReported(request_id=msg.request_id, result=result)]
 
 
+_CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def value_date(result: PaymentResult) -> date:
+    """The day the money went out, on the bank's (Beijing) calendar: interest runs from it."""
+    return result.reported_at.astimezone(_CHINA).date()
+
+
 async def apply_payment_result(
-    msg: PaymentReported, _: None, uow: UnitOfWork, __: Services
+    msg: PaymentReported, _: None, uow: UnitOfWork, services: Services
 ) -> Sequence[Message]:
-    """Apply a status; a duplicate or stale report changes nothing."""
+    """Apply a status; a duplicate or stale report changes nothing. A settled disbursement
+    opens the loan that repayments and the daily job then move."""
     result = msg.result
     amount = await uow.disbursements.record_result(result)
     if amount is None:
@@ -102,6 +114,9 @@ async def apply_payment_result(
     allowed = frozenset({FinancingState.DISBURSING})
     if result.status is PaymentStatus.SETTLED:
         await uow.facilities.consume(msg.request_id, amount)
+        await uow.loans.open(
+            msg.request_id, amount, value_date(result), loan_terms(services.policy.terms)
+        )
         await uow.requests.transition(
             msg.request_id,
             FinancingState.DISBURSED,

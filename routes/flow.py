@@ -1,4 +1,4 @@
-"""The first end-to-end factoring flow: match -> reserve -> register -> instruct -> pay -> apply."""
+"""The factoring flow: match -> reserve -> register -> instruct -> pay -> apply -> repay."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from canonical import (
     LimitReserved,
     PaymentReported,
     ReceivableRegistered,
+    RepaymentReceived,
 )
 from routes.compensation import abandon
 from routes.disbursement import (
@@ -21,6 +22,7 @@ from routes.limits import reserve_limit
 from routes.matching import match_documents
 from routes.registration import file_registrations, record_registration
 from routes.registry import Route
+from routes.repayment import apply_repayment
 from routes.verification import verify_invoices
 
 __all__ = ["ROUTES"]
@@ -60,5 +62,6 @@ ROUTES: tuple[Route, ...] = (
         compensate=abandon("disbursement", "DISBURSEMENT_REFUSED"),
     ),
     Route(group="apply-payment-result", consumes=PaymentReported, apply=apply_payment_result),
+    Route(group="apply-repayment", consumes=RepaymentReceived, apply=apply_repayment),
 )
 """Every route of the hub; the runtime binds each to its topic on the chosen transport."""

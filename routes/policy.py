@@ -155,6 +155,8 @@ class Policy(BaseModel):
     commercial_factor: bool = Field(default=True, strict=True)
     """The 205号 portfolio limits (§2.11) apply to commercial factors only."""
     recourse: bool = Field(default=True, strict=True)
+    revolving: bool = Field(default=True, strict=True)
+    """Principal repaid is given back to the seller's facility (§3.7); false: a one-time limit."""
     partial_approval: bool = Field(default=True, strict=True)
     matching: MatchingPolicy = MatchingPolicy()
 
@@ -250,6 +252,9 @@ class FlowPolicy:
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
+    terms: Policy = field(default_factory=lambda: Policy())
+    """The whole risk policy: a paid-out financing accrues, charges and takes repayments by
+    it (fixed per financing when the money goes out)."""
 
 
 def flow_policy(policy: Policy) -> FlowPolicy:
@@ -262,4 +267,5 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         quantity_tolerance_pct=policy.matching.quantity_tolerance_pct,
         min_ticket=policy.min_ticket,
         partial_approval=policy.partial_approval,
+        terms=policy,
     )

@@ -7,14 +7,15 @@ never import hub, FastStream, FastAPI, httpx or SQLAlchemy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from canonical import (
     BankAccount,
     DisbursementInstruction,
+    EarlyWarningLevel,
     FinancingRequest,
     FinancingState,
     Invoice,
@@ -24,6 +25,7 @@ from canonical import (
     Registration,
 )
 from canonical.verification import InvoiceVerification
+from routes.policy import Policy
 
 __all__ = [
     "BankGateway",
@@ -32,9 +34,12 @@ __all__ = [
     "Facility",
     "FacilityRepository",
     "InvoiceLocks",
+    "LoanRecord",
+    "LoanRepository",
     "RegistrationRepository",
     "RegistrationRequest",
     "RegistryGateway",
+    "Repayment",
     "RequestRecord",
     "RequestRepository",
     "ReserveOutcome",
@@ -115,6 +120,9 @@ class FacilityRepository(Protocol):
     async def release(self, request_id: str) -> None:
         """Give back what is held for the request (no-op when nothing is)."""
 
+    async def restore(self, seller_uscc: str, amount: Money) -> None:
+        """Give repaid principal back to a revolving facility (used goes down, never below 0)."""
+
 
 class RegistrationRepository(Protocol):
     async def add(self, registration: Registration) -> None: ...
@@ -127,6 +135,71 @@ class DisbursementRepository(Protocol):
     async def record_result(self, result: PaymentResult) -> Money | None:
         """Apply the bank's verdict; the instruction's amount, or None when the verdict
         changes nothing (a duplicate or stale report)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repayment:
+    """Money received against a loan; `reference` makes it count once."""
+
+    reference: str
+    value_date: date
+    amount: Money
+    payer: str = "debtor"
+
+
+@dataclass(frozen=True, slots=True)
+class LoanRecord:
+    """A paid-out financing: its terms, what came in, and what was already given back."""
+
+    request_id: str
+    seller_uscc: str
+    buyer_uscc: str
+    principal: Money
+    eligible_base: Money
+    """The financed receivable's face (the invoice total): the fee's base."""
+    start: date
+    due_date: date | None
+    """The receivable's due date, when the invoice states one."""
+    terms: Policy
+    state: FinancingState
+    repayments: tuple[Repayment, ...] = ()
+    released: Money | None = None
+    """Principal repaid and already given back to the facility (None: nothing yet)."""
+    warned: EarlyWarningLevel | None = None
+    """The highest early-warning level already announced."""
+
+    @property
+    def maturity(self) -> date:
+        """Financing maturity = receivable due date + receivable_grace_days (§2.6); without a
+        due date, the longest tenor the policy allows from the disbursement."""
+        if self.due_date is None:
+            return self.start + timedelta(days=self.terms.max_days_to_due)
+        return self.due_date + timedelta(days=self.terms.receivable_grace_days)
+
+    def with_repayment(self, repayment: Repayment) -> LoanRecord:
+        return replace(self, repayments=(*self.repayments, repayment))
+
+
+class LoanRepository(Protocol):
+    async def open(self, request_id: str, principal: Money, start: date, terms: Policy) -> None:
+        """Open the loan when the money went out (opening it again changes nothing)."""
+
+    async def get(self, request_id: str) -> LoanRecord | None: ...
+
+    async def add_repayment(self, request_id: str, repayment: Repayment) -> bool:
+        """Record a repayment; False when its reference was already recorded for this loan."""
+
+    async def update(
+        self,
+        request_id: str,
+        *,
+        state: FinancingState,
+        outstanding: Money,
+        released: Money,
+        days_past_due: int,
+        warned: EarlyWarningLevel | None,
+    ) -> None:
+        """Store where the loan stands after a repayment or a daily review."""
 
 
 class UnitOfWork(Protocol):
@@ -146,6 +219,9 @@ class UnitOfWork(Protocol):
 
     @property
     def invoice_locks(self) -> InvoiceLocks: ...
+
+    @property
+    def loans(self) -> LoanRepository: ...
 
 
 @dataclass(frozen=True, slots=True)

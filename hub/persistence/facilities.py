@@ -183,6 +183,13 @@ class SqlFacilityRepository:
     async def release(self, request_id: str) -> None:
         await self._settle(request_id, ReservationState.RELEASED, 0)
 
+    async def restore(self, seller_uscc: str, amount: Money) -> None:
+        line = await self._line(seller_uscc)
+        if line is None:  # closed since; nothing to give back to
+            return
+        line.used_fen -= min(to_fen(amount), line.used_fen)
+        line.dirty = True
+
     async def flush(self) -> None:
         """Write back the facilities and reservations this unit of work changed."""
         lines = [(seller, line) for seller, line in self._lines.items() if line and line.dirty]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -27,8 +28,10 @@ __all__ = [
     "FacilityRow",
     "InboxRow",
     "InvoiceLockRow",
+    "LoanRow",
     "OutboxRow",
     "RegistrationRow",
+    "RepaymentRow",
     "RequestEventRow",
     "RequestRow",
     "ReservationRow",
@@ -246,6 +249,46 @@ class DeadLetterRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(_TS)
     replayed_at: Mapped[datetime | None] = mapped_column(_TS)
+
+
+class LoanRow(Base):
+    """A paid-out financing: opened when the bank confirms the disbursement, then moved by
+    repayments and the daily overdue job. Its terms are the risk policy of the day it opened.
+
+    `outstanding_fen`, `state`, `days_past_due` and `warned` are derived from the terms and the
+    repayments (kept here for queries); `released_fen` is the principal repaid and already given
+    back to a revolving facility, so each repayment gives back only the difference.
+    """
+
+    __tablename__ = "loans"
+    __table_args__ = (Index("ix_loan_state", "state"),)
+
+    request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    principal_fen: Mapped[int] = mapped_column(BigInteger)
+    start_date: Mapped[date] = mapped_column(Date)
+    terms: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(24))
+    outstanding_fen: Mapped[int] = mapped_column(BigInteger)
+    released_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    warned: Mapped[str | None] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(_TS)
+    updated_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class RepaymentRow(Base):
+    """Money received against a loan, once per payment reference."""
+
+    __tablename__ = "repayments"
+
+    request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(_ID, primary_key=True)
+    value_date: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payer: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(_TS)
 
 
 def table_of(row: type[Base]) -> Table:

@@ -17,6 +17,7 @@ from hub.persistence.db import Database
 from hub.persistence.documents import SqlDocumentRepository
 from hub.persistence.facilities import SqlFacilityRepository
 from hub.persistence.invoice_locks import SqlInvoiceLocks
+from hub.persistence.loans import SqlLoanRepository
 from hub.persistence.messaging import SqlDeadLetters, SqlInbox, SqlOutbox
 from hub.persistence.payments import SqlDisbursementRepository, SqlRegistrationRepository
 from hub.persistence.requests import SqlRequestRepository
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
         self.dead_letters = SqlDeadLetters(self.session, clock)
         self.documents = SqlDocumentRepository(self.session)
         self.invoice_locks = SqlInvoiceLocks(self.session, clock)
+        self.loans = SqlLoanRepository(self.session, clock)
         return self
 
     async def __aexit__(
@@ -96,6 +98,7 @@ class SqlUnitOfWork:
         await self.registrations.flush()
         await self.disbursements.flush()
         await self.invoice_locks.flush()
+        await self.loans.flush()
 
     def forget(self) -> None:
         """Drop what the repositories read and queued, after rolling back to a savepoint."""
@@ -104,6 +107,7 @@ class SqlUnitOfWork:
         self.registrations.forget()
         self.disbursements.forget()
         self.invoice_locks.forget()
+        self.loans.forget()
 
     async def commit(self) -> None:
         await self.flush()

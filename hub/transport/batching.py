@@ -23,9 +23,7 @@ T = TypeVar("T")
 logger = logging.getLogger("hub.transport.batching")
 
 
-async def top_up(
-    queue: asyncio.Queue[T], batch: list[T], *, max_batch: int, linger: float
-) -> None:
+async def top_up(queue: asyncio.Queue[T], batch: list[T], *, max_batch: int, linger: float) -> None:
     """Add what `queue` holds to `batch` (up to `max_batch`), first waiting `linger` seconds when
     it would not fill: one transaction then serves many items. The caller owns `batch`, so
     what was taken is never lost if this is cancelled."""

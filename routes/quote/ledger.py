@@ -191,6 +191,15 @@ class Ledger:
             outstanding_after=self.outstanding,
         )
 
+    def overdue_on(self, on: date) -> bool:
+        """A tranche is unpaid beyond the penalty grace window at `on` (§2.6)."""
+        return self._past_window(on)
+
+    def days_past_due(self, on: date) -> int:
+        """Days since the earliest maturity still unpaid at `on` (0 when nothing is late)."""
+        late = [t.overdue_days(on) for t in self.tranches if t.outstanding > 0]
+        return max([0, *late])
+
     def _by_maturity(self) -> list[Tranche]:
         return sorted(self.tranches, key=lambda t: t.maturity)
 

@@ -3,24 +3,26 @@ notifications of what was booked, and the shared admin API plus the bank's own a
 
     POST /iso20022/pain.001                  a payment file; answers its pain.002
     GET  /iso20022/payments/{EndToEndId}     pain.002 for one transaction (404 if never seen)
-    GET  /iso20022/camt.054?account=..&after=N   bookings of one debtor account (after entry N)
-    GET  /admin/ledger | attempts | stats | balances | callbacks   (+ the shared /admin routes)
-    POST /admin/balances, PUT|POST /admin/callbacks
+    GET  /iso20022/camt.054?account=..&after=N   bookings of one account (after entry N):
+                                             its payments (DBIT) and incoming credits (CRDT)
+    GET  /admin/ledger | credits | attempts | stats | balances | callbacks   (+ shared /admin)
+    POST /admin/credits (an incoming credit transfer), /admin/balances, PUT|POST /admin/callbacks
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simulators.bank.camt054 import Notification, render_camt054
-from simulators.bank.engine import Bank
+from simulators.bank.engine import Bank, Booking, CreditConflict, CreditEntry, CreditTerms
 from simulators.bank.pain001 import read_pain001
 from simulators.bank.pain002 import render_pain002
 from simulators.bank.xmlio import RejectedXml, parse_pain001
@@ -41,6 +43,71 @@ class BalanceRequest(BaseModel):
 
     account: Annotated[str, Field(min_length=1, max_length=34)]
     balance: str | None  # decimal string; null = unlimited
+
+
+# Characters XML 1.0 cannot carry; such text could never reach a camt.054.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_AMOUNT = re.compile(r"[0-9]{1,16}(\.[0-9]{1,2})?")  # ISO amounts: 18 digits in all
+Identifier = Annotated[str, Field(min_length=1, max_length=34, pattern=r"^\S+$")]
+Reference = Annotated[str, Field(min_length=1, max_length=35, pattern=r"^\S+$")]
+
+
+class CreditRequest(BaseModel):
+    """An incoming credit transfer: a payer (e.g. a buyer repaying a financing) pays `account`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    account: Identifier
+    amount: str  # decimal string, > 0, at most 2 decimals
+    currency: Annotated[str, Field(pattern=r"^CNY$")] = "CNY"  # the accounts are CNY accounts
+    debtor_name: Annotated[str, Field(min_length=1, max_length=140)]
+    debtor_account: Identifier
+    debtor_agent: Annotated[str, Field(pattern=r"^[0-9]{12}$")] | None = None  # CNAPS 行号
+    remittance: Annotated[str, Field(min_length=1, max_length=1400)] | None = None
+    end_to_end_id: Reference | None = None  # the payer's, if any; NOTPROVIDED otherwise
+    value_date: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
+    reference: Reference | None = None  # AcctSvcrRef; generated when absent
+
+    @field_validator("amount")
+    @classmethod
+    def _positive_amount(cls, value: str) -> str:
+        if not _AMOUNT.fullmatch(value):
+            raise ValueError("decimal string with at most 2 decimals, e.g. 452000.00")
+        if Decimal(value) <= 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    @field_validator("value_date")
+    @classmethod
+    def _real_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            date.fromisoformat(value)  # ValueError names the problem
+        return value
+
+    @field_validator(
+        "account", "debtor_name", "debtor_account", "remittance", "end_to_end_id", "reference"
+    )
+    @classmethod
+    def _xml_text(cls, value: str | None) -> str | None:
+        if value is not None:
+            if _NOT_XML.search(value):
+                raise ValueError("contains characters XML cannot carry")
+            if not value.strip():
+                raise ValueError("must not be blank")
+        return value
+
+    def terms(self) -> CreditTerms:
+        return CreditTerms(
+            account=self.account,
+            amount=Decimal(self.amount).quantize(Decimal("0.01")),
+            currency=self.currency,
+            debtor_name=self.debtor_name,
+            debtor_account=self.debtor_account,
+            debtor_agent=self.debtor_agent,
+            remittance=self.remittance,
+            end_to_end_id=self.end_to_end_id,
+            value_date=None if self.value_date is None else date.fromisoformat(self.value_date),
+        )
 
 
 class CallbackSettings(CallbackFaults):
@@ -141,10 +208,11 @@ def create_app(
             return _format_error("query parameter account (1..34 characters) is required")
         if not after.isdigit():
             return _format_error("query parameter after must be a non-negative entry number")
+        first = int(after)
         entries = [
-            (n, e)
-            for n, e in enumerate(bank.ledger(), start=1)
-            if e.debtor_account == account and n > int(after)
+            (n, booking)
+            for n, booking in bank.bookings()
+            if n > first and _books_on(booking, account)
         ]
         msg_id = bank.next_report_id()
         notification = Notification(f"NTF{msg_id[7:]}", account, entries)
@@ -152,6 +220,13 @@ def create_app(
 
     _add_admin(app, channel, faults)
     return app
+
+
+def _books_on(booking: Booking, account: str) -> bool:
+    """A payment is booked on its debtor account, an incoming credit on the account it pays."""
+    if isinstance(booking, CreditEntry):
+        return booking.terms.account == account
+    return booking.debtor_account == account
 
 
 def _stats(bank: Bank, faults: Faults) -> dict[str, int]:
@@ -168,6 +243,7 @@ def _state(channel: _Channel, faults: Faults) -> dict[str, Any]:
     return {
         "stats": _stats(bank, faults),
         "ledger": [entry.to_json() for entry in bank.ledger()],
+        "credits": [entry.to_json() for entry in bank.credits()],
         "attempts": bank.attempts(),
         "balances": bank.balances(),
         "callbacks": channel.deliveries(),
@@ -180,6 +256,27 @@ def _add_admin(app: FastAPI, channel: _Channel, faults: Faults) -> None:
     @app.get("/admin/ledger")
     async def ledger() -> list[dict[str, Any]]:
         return [entry.to_json() for entry in bank.ledger()]
+
+    @app.get("/admin/credits")
+    async def credits(account: str | None = None) -> list[dict[str, Any]]:
+        return [
+            entry.to_json()
+            for entry in bank.credits()
+            if account is None or entry.terms.account == account
+        ]
+
+    @app.post("/admin/credits")
+    async def book_credit(request: Request) -> Response:
+        try:
+            body = CreditRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return JSONResponse({"errors": validation_errors(exc)}, 422)
+        try:
+            entry, booked = bank.book_credit(body.terms(), body.reference)
+        except CreditConflict as exc:
+            existing = None if exc.existing is None else exc.existing.to_json()
+            return JSONResponse({"error": exc.message, "existing": existing}, 409)
+        return JSONResponse(entry.to_json(), 201 if booked else 200)
 
     @app.get("/admin/attempts")
     async def attempts() -> list[dict[str, Any]]:

@@ -5,6 +5,9 @@
 - A MsgId reused for different instructions is rejected DU01 at group level.
 - Group (AM18/AM10) and block (AM20/AM17) count or sum errors reject without executing and
   without sealing the EndToEndId, so a corrected file may reuse it.
+- Incoming credit transfers (a buyer repaying into our collection account) are booked by QA;
+  a reference (AcctSvcrRef) books at most once. Debits and credits share one booking sequence,
+  which is the camt.054 NtryRef.
 All state changes happen under one lock and never await.
 """
 
@@ -13,12 +16,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from simulators.bank.pain001 import Pain001, PaymentBlock, Transfer
-from simulators.common.clock import Clock, iso_seconds, now_cst
+from simulators.common.clock import CST, Clock, iso_seconds, now_cst
 
 ACSC = "ACSC"
 RJCT = "RJCT"
@@ -95,6 +98,86 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
+class CreditTerms:
+    """What a payer sends us; `value_date` None means the booking day (CST)."""
+
+    account: str
+    amount: Decimal
+    currency: str
+    debtor_name: str
+    debtor_account: str
+    debtor_agent: str | None = None
+    remittance: str | None = None
+    end_to_end_id: str | None = None
+    value_date: date | None = None
+
+
+@dataclass(frozen=True)
+class CreditEntry:
+    """An incoming credit transfer booked on `terms.account`."""
+
+    sequence: int
+    terms: CreditTerms
+    value_date: date
+    booked_at: datetime
+    acct_svcr_ref: str
+
+    def same_terms(self, terms: CreditTerms) -> bool:
+        """A replay may leave out the value date; everything else must match."""
+        mine = self.terms
+        if terms.value_date is not None and terms.value_date != self.value_date:
+            return False
+        return (
+            mine.account,
+            mine.amount,
+            mine.currency,
+            mine.debtor_name,
+            mine.debtor_account,
+            mine.debtor_agent,
+            mine.remittance,
+            mine.end_to_end_id,
+        ) == (
+            terms.account,
+            terms.amount,
+            terms.currency,
+            terms.debtor_name,
+            terms.debtor_account,
+            terms.debtor_agent,
+            terms.remittance,
+            terms.end_to_end_id,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        terms = self.terms
+        return {
+            "sequence": self.sequence,
+            "acct_svcr_ref": self.acct_svcr_ref,
+            "account": terms.account,
+            "amount": format(terms.amount, "f"),
+            "currency": terms.currency,
+            "debtor_name": terms.debtor_name,
+            "debtor_account": terms.debtor_account,
+            "debtor_agent": terms.debtor_agent,
+            "remittance": terms.remittance,
+            "end_to_end_id": terms.end_to_end_id,
+            "value_date": self.value_date.isoformat(),
+            "booked_at": iso_seconds(self.booked_at),
+        }
+
+
+Booking = LedgerEntry | CreditEntry
+
+
+class CreditConflict(Exception):
+    """The reference is taken: by a credit with other terms, or by one of our debits."""
+
+    def __init__(self, message: str, existing: CreditEntry | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.existing = existing
+
+
+@dataclass(frozen=True)
 class _Seen:
     """What the bank remembers of an EndToEndId it processed at transaction level."""
 
@@ -133,7 +216,10 @@ class Bank:
             self._unsealed: dict[str, tuple[str, TxReport, str]] = {}
             self._counters: dict[str, _Counter] = {}
             self._ledger: list[LedgerEntry] = []
+            self._bookings: list[Booking] = []  # debits and credits; position + 1 = NtryRef
+            self._credits: dict[str, CreditEntry] = {}
             self._refs = 0
+            self._credit_refs = 0
             self._reports = 0
             self.counts = {
                 "received_messages": 0,
@@ -141,6 +227,7 @@ class Bank:
                 "duplicates_ignored": 0,
                 "rejected": 0,
                 "invalid_messages": 0,
+                "credits_booked": 0,
             }
 
     # -- accounts ---------------------------------------------------------------------------
@@ -168,6 +255,15 @@ class Bank:
         with self._lock:
             return list(self._ledger)
 
+    def credits(self) -> list[CreditEntry]:
+        with self._lock:
+            return list(self._credits.values())
+
+    def bookings(self) -> list[tuple[int, Booking]]:
+        """Every booked debit and credit with its sequence number (the camt.054 NtryRef)."""
+        with self._lock:
+            return list(enumerate(self._bookings, start=1))
+
     def attempts(self) -> list[dict[str, Any]]:
         with self._lock:
             return [
@@ -179,6 +275,46 @@ class Bank:
         with self._lock:
             self._reports += 1
             return f"SIMBANK{self._clock():%Y%m%d%H%M%S}{self._reports:06d}"
+
+    # -- incoming credits -------------------------------------------------------------------
+
+    def book_credit(self, terms: CreditTerms, reference: str | None) -> tuple[CreditEntry, bool]:
+        """(entry, True) when booked now; (the earlier entry, False) for a replayed reference.
+        CreditConflict when the reference is taken by other terms or by a debit."""
+        with self._lock:
+            if reference is not None:
+                existing = self._credits.get(reference)
+                if existing is not None:
+                    if not existing.same_terms(terms):
+                        info = f"reference {reference} already booked with other terms"
+                        raise CreditConflict(info, existing)
+                    return existing, False
+                if any(e.acct_svcr_ref == reference for e in self._ledger):
+                    raise CreditConflict(f"reference {reference} is a debit's AcctSvcrRef", None)
+            else:
+                reference = self._next_credit_ref()
+            now = self._clock()
+            entry = CreditEntry(
+                sequence=len(self._bookings) + 1,
+                terms=terms,
+                value_date=terms.value_date or now.astimezone(CST).date(),
+                booked_at=now,
+                acct_svcr_ref=reference,
+            )
+            self._bookings.append(entry)
+            self._credits[reference] = entry
+            balance = self._balances.get(terms.account)
+            if balance is not None:
+                self._balances[terms.account] = balance + terms.amount
+            self.counts["credits_booked"] += 1
+            return entry, True
+
+    def _next_credit_ref(self) -> str:
+        while True:
+            self._credit_refs += 1
+            reference = f"SIMC{self._credit_refs:012d}"
+            if reference not in self._credits:
+                return reference
 
     # -- processing -------------------------------------------------------------------------
 
@@ -294,22 +430,22 @@ class Bank:
         balance = self._balances.get(block.debtor_account, self._default_balance)
         if balance is not None:
             self._balances[block.debtor_account] = balance - transfer.amount
-        self._ledger.append(
-            LedgerEntry(
-                end_to_end_id=transfer.end_to_end_id,
-                instr_id=transfer.instr_id,
-                msg_id=msg.msg_id,
-                pmt_inf_id=block.pmt_inf_id,
-                amount=transfer.amount,
-                currency=transfer.currency,
-                debtor_account=block.debtor_account,
-                creditor_account=transfer.creditor_account or "",
-                creditor_name=transfer.creditor_name,
-                creditor_agent=transfer.creditor_agent,
-                executed_at=now,
-                acct_svcr_ref=report.acct_svcr_ref or "",
-            )
+        booked = LedgerEntry(
+            end_to_end_id=transfer.end_to_end_id,
+            instr_id=transfer.instr_id,
+            msg_id=msg.msg_id,
+            pmt_inf_id=block.pmt_inf_id,
+            amount=transfer.amount,
+            currency=transfer.currency,
+            debtor_account=block.debtor_account,
+            creditor_account=transfer.creditor_account or "",
+            creditor_name=transfer.creditor_name,
+            creditor_agent=transfer.creditor_agent,
+            executed_at=now,
+            acct_svcr_ref=report.acct_svcr_ref or "",
         )
+        self._ledger.append(booked)
+        self._bookings.append(booked)
         self.counts["executed"] += 1
         self._counters[transfer.end_to_end_id].executed += 1
 

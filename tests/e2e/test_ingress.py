@@ -132,6 +132,12 @@ async def test_the_bus_is_described_in_asyncapi_with_a_channel_per_topic(ingress
     document = (await client.get("/asyncapi.json")).json()
     assert document["asyncapi"].startswith("3.")
     addresses = {c["address"] for c in document["channels"].values()}
-    assert {"financing.submitted", "disbursement.requested", "payment.reported"} <= addresses
+    assert {
+        "financing.submitted",
+        "disbursement.requested",
+        "payment.reported",
+        "repayment.received",
+        "risk.early-warning",
+    } <= addresses
     receivers = [o for o in document["operations"].values() if o["action"] == "receive"]
-    assert len(receivers) == 6
+    assert len(receivers) == 7
