@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hub.daily import run_daily
 from hub.persistence.tables import OutboxRow
+from routes.policy import DEFAULT_FACTOR_ACCOUNT
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
 from tests.e2e.stack import SEED, Stack, running_stack
@@ -167,3 +168,46 @@ async def test_the_daily_job_moves_late_loans_to_overdue_and_warns_once_per_leve
         assert (await client.post("/v1/repayments", json=part)).status_code == 202
         await asyncio.sleep(0.3)
         assert (await _request(client, late))["state"] == "OVERDUE"
+
+
+async def test_the_banks_booking_notice_confirms_payouts_and_applies_credits_once(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    async with running_stack(url) as stack, httpx.AsyncClient(base_url=stack.ingress_url) as client:
+        (request_id,) = await _disbursed(stack, 1)
+        body = await _request(client, request_id)
+        invoice = body["invoice"]
+        account = DEFAULT_FACTOR_ACCOUNT.number
+        bank = stack.sims["bank"]
+        async with httpx.AsyncClient() as sim:
+            booked = await sim.post(
+                f"{bank.admin_url}/credits",
+                json={
+                    "account": account,
+                    "amount": "60000.00",
+                    "debtor_name": "某某汽车零部件有限公司",
+                    "debtor_account": "6222020200001234567",
+                    "remittance": f"货款 发票号码 {invoice}",
+                    "reference": "CRDT-0001",
+                },
+            )
+            assert booked.status_code == 201, booked.text
+            notice = await sim.get(
+                f"{bank.base_url}/iso20022/camt.054", params={"account": account}
+            )
+        answer = await client.post("/v1/bank/camt054", content=notice.content)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"settled": 1, "repayments": 1, "unmatched": []}
+        repaid = await _until(client, request_id, "PARTIALLY_REPAID")
+        assert [r["reference"] for r in repaid["loan"]["repayments"]] == ["CRDT-0001"]
+        assert Decimal(repaid["loan"]["outstanding"]) < Decimal(body["loan"]["principal"])
+
+        again = await client.post("/v1/bank/camt054", content=notice.content)
+        assert again.status_code == 200
+        await asyncio.sleep(0.3)
+        later = await _request(client, request_id)
+        assert len(later["loan"]["repayments"]) == 1  # the same booking counts once
+        assert later["loan"]["outstanding"] == repaid["loan"]["outstanding"]
+        assert [h["state"] for h in later["history"]].count("DISBURSED") == 1
+
+        garbage = await client.post("/v1/bank/camt054", content=b"<Document/>")
+        assert garbage.status_code == 422
