@@ -31,6 +31,8 @@ class FinancingState(StrEnum):
     SUBMITTED = "SUBMITTED"
     MATCHED = "MATCHED"
     MATCH_REVIEW = "MATCH_REVIEW"
+    REGISTRY_REVIEW = "REGISTRY_REVIEW"
+    """A blanket registration of another party covers the seller's receivables (§3.1)."""
     LIMIT_RESERVED = "LIMIT_RESERVED"
     REGISTERED = "REGISTERED"
     DISBURSING = "DISBURSING"
@@ -48,11 +50,17 @@ class FinancingState(StrEnum):
         return self in _TERMINAL
 
     @property
+    def awaiting_operator(self) -> bool:
+        """The flow waits for an operator (`factorhub review approve | reject`)."""
+        return self in _REVIEW
+
+    @property
     def outstanding(self) -> bool:
         """Money was paid out and is not fully repaid yet."""
         return self in _OUTSTANDING
 
 
+_REVIEW = frozenset({FinancingState.MATCH_REVIEW, FinancingState.REGISTRY_REVIEW})
 _OUTSTANDING = frozenset(
     {FinancingState.DISBURSED, FinancingState.PARTIALLY_REPAID, FinancingState.OVERDUE}
 )

@@ -73,6 +73,9 @@ class LimitReserved(Message):
     invoice_key: str
     amount: Money
     """The principal held on the facility."""
+    blanket_cleared: bool = False
+    """An operator reviewed a blanket registration of another party and let the financing go
+    on (`factorhub review approve`): the registration step no longer stops for it."""
 
 
 class ReceivableRegistered(Message):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ class HttpRegistryGateway:
         *,
         batch_size: int = 200,
         search_concurrency: int = 4,
+        search_attempts: int = 3,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if search_concurrency < 1:
@@ -47,6 +49,9 @@ class HttpRegistryGateway:
         self._client = client
         self._batch_size = batch_size
         self._search_concurrency = search_concurrency
+        self._search_attempts = max(search_attempts, 1)
+        self._recent: dict[str, tuple[float, SearchCertificate]] = {}
+        """The latest certificate per name, with when it was obtained (monotonic)."""
         self._clock = clock
 
     async def register_many(
@@ -76,12 +81,18 @@ class HttpRegistryGateway:
         return [_answer(request, result) for request, result in zip(chunk, results, strict=True)]
 
     async def search_many(
-        self, assignor_names: Sequence[str]
+        self,
+        assignor_names: Sequence[str],
+        *,
+        skip_assignee: str = "",
+        keep: Collection[str] = (),
+        max_age: float = 0.0,
     ) -> list[SearchCertificate | Exception]:
         """The 查询证明 for each 担保人 name, in order, or the error its search got.
 
         A name asked twice is searched once (both places get the same answer); the distinct
-        names are searched concurrently, at most `search_concurrency` at a time. The registry
+        names are searched concurrently, at most `search_concurrency` at a time, each asked up
+        to `search_attempts` times while the registry answers with a transient error. The registry
         matches the exact full name (formats-outbound §3.1), so a name is sent as given but for
         surrounding whitespace (no folding of （） or other characters here), and a blank name
         is refused without asking.
@@ -91,17 +102,48 @@ class HttpRegistryGateway:
         gate = asyncio.Semaphore(self._search_concurrency)
 
         async def one(name: str) -> SearchCertificate | Exception:
+            recent = self._recent.get(name)
+            if recent is not None and time.monotonic() - recent[0] <= max_age:
+                return recent[1]
             async with gate:
-                try:
-                    return await self._search(name)
-                except Exception as error:  # this name's answer only
-                    return error
+                for attempt in range(self._search_attempts):
+                    try:
+                        certificate = await self._search(name, skip_assignee, keep)
+                        self._recent[name] = (time.monotonic(), certificate)
+                        return certificate
+                    except TransientError as error:  # a search is a read: ask again, briefly
+                        if attempt + 1 == self._search_attempts:
+                            return error
+                        await asyncio.sleep(0.05 * 2**attempt)
+                    except Exception as error:  # this name's answer only
+                        return error
+                raise AssertionError("unreachable")  # pragma: no cover
 
         found = await asyncio.gather(*(one(name) for name in distinct))
         by_name = dict(zip(distinct, found, strict=True))
         return [by_name[name] for name in wanted]
 
-    async def _search(self, name: str) -> SearchCertificate:
+    async def cancel_many(self, registrations: Sequence[Registration]) -> list[Exception | None]:
+        """注销登记 of our own registrations (compensation after a lost priority race), one
+        request each; cancelling again is harmless (the registry answers the cancelled one)."""
+
+        async def one(registration: Registration) -> Exception | None:
+            try:
+                with mapped_errors(_SYSTEM):
+                    response = await self._client.post(
+                        f"/registrations/{registration.registration_no}/cancel",
+                        json={"modification_code": registration.modification_code},
+                    )
+                check_status(_SYSTEM, response)
+            except Exception as error:  # this cancellation only
+                return error
+            return None
+
+        return list(await asyncio.gather(*(one(r) for r in registrations)))
+
+    async def _search(
+        self, name: str, skip_assignee: str = "", keep: Collection[str] = ()
+    ) -> SearchCertificate:
         if not name:
             raise PermanentError(_SYSTEM, "a search needs the 担保人's name, got a blank one")
         with mapped_errors(_SYSTEM):
@@ -111,11 +153,13 @@ class HttpRegistryGateway:
         check_status(_SYSTEM, response)
         raw = response.content
         try:
-            json.loads(raw)
+            data = json.loads(raw)
         except ValueError as error:
             # A broken body (cut off in transit): the search was made but its 查询证明 cannot be
             # read, so nothing is known; searching again is harmless (QA.md, "malformed_rate").
             raise TransientError(_SYSTEM, f"unreadable 查询证明: {error!r}") from error
+        if skip_assignee:
+            raw = _without_ours(data, skip_assignee.strip().upper(), set(keep)) or raw
         try:
             certificate = zhongdeng_search_to_canonical(raw, received_at=self._clock())
         except MappingError as error:
@@ -128,6 +172,27 @@ class HttpRegistryGateway:
                 f"not {name!r}",
             )
         return certificate
+
+
+def _without_ours(data: Any, ours: str, keep: set[str]) -> bytes | None:
+    """The certificate without our own registrations (but those in `keep`), re-encoded; None
+    when it does not have the expected shape (the mapper then reports what is wrong)."""
+    if not isinstance(data, dict) or not isinstance(data.get("registrations"), list):
+        return None
+    hits = data["registrations"]
+
+    def ours_to_skip(hit: Any) -> bool:
+        if not isinstance(hit, dict) or not isinstance(hit.get("assignee"), dict):
+            return False
+        uscc = hit["assignee"].get("uscc")
+        mine = isinstance(uscc, str) and uscc.strip().upper() == ours
+        return mine and hit.get("registration_no") not in keep
+
+    others = [hit for hit in hits if not ours_to_skip(hit)]
+    if len(others) == len(hits):
+        return None
+    shown = {**data, "registrations": others, "total": len(others)}
+    return json.dumps(shown, ensure_ascii=False).encode()
 
 
 def _filing(request: RegistrationRequest) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""The hub: database, transport, one consumer per route, the outbox relay and the gateways.
+"""The hub: database, transport, one consumer per route, the outbox relay and the gateways
+(the bank gateway is the payment channel the policy chooses: `hub/channels.py`).
 
 `Hub` is built explicitly from `Settings` (no import-time state) and is an async context
 manager; the ingress, the worker command, the demo and the tests all run this same object.
@@ -16,11 +17,12 @@ from typing import Self
 import httpx
 
 from canonical import Envelope
-from connectors.bank_iso import IsoBankGateway
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.registry import HttpRegistryGateway
 from connectors.vat_platform import HttpVerificationGateway
+from hub.channels import make_bank_gateway
 from hub.config import Settings
+from hub.ecny_notices import EcnyNotices
 from hub.housekeeping import Housekeeper
 from hub.intake import Intake
 from hub.mapping_pool import MappingPool
@@ -58,19 +60,23 @@ class Hub:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.database = Database(settings.database_url)
-        self.units = UnitOfWorkFactory(self.database, clock)
-        workers = settings.ingress_workers
-        self.intake = Intake(self.units, mapping=MappingPool(workers) if workers else None)
-        self.transport = transport or make_transport(settings, self._undelivered)
         timeout = httpx.Timeout(settings.http_timeout, connect=DEFAULT_TIMEOUT.connect)
         pool = settings.http_connections
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+        # A bad policy, or a payment channel without its settings, stops the hub here, before
+        # anything is opened (ConfigurationError naming every bad key or missing setting).
+        flow = policy or _flow_policy(settings)
+        self.bank_channel = make_bank_gateway(settings, flow, clock, timeout=timeout, limits=limits)
+        """The payment channel the policy chose: `Services.bank`."""
+        self.database = Database(settings.database_url)
+        self.units = UnitOfWorkFactory(self.database, clock)
+        self.ecny_notices: EcnyNotices | None = self._ecny_notices()
+        """The e-CNY operator's notifies (`POST /v1/ecny/notify`), once its key is known."""
+        workers = settings.ingress_workers
+        self.intake = Intake(self.units, mapping=MappingPool(workers) if workers else None)
+        self.transport = transport or make_transport(settings, self._undelivered)
         self._registry_http = httpx.AsyncClient(
             base_url=settings.registry_url, timeout=timeout, limits=limits
-        )
-        self._bank_http = httpx.AsyncClient(
-            base_url=settings.bank_url, timeout=timeout, limits=limits
         )
         self._vat_http = (
             httpx.AsyncClient(base_url=settings.vat_url, timeout=timeout, limits=limits)
@@ -78,10 +84,10 @@ class Hub:
             else None
         )
         self.services = Services(
-            policy=policy or _flow_policy(settings),
+            policy=flow,
             clock=clock,
             registry=HttpRegistryGateway(self._registry_http),
-            bank=IsoBankGateway(self._bank_http, clock=clock),
+            bank=self.bank_channel,
             verification=None
             if self._vat_http is None
             else HttpVerificationGateway(self._vat_http, clock=clock),
@@ -119,6 +125,8 @@ class Hub:
             self.units.hooks.append(self.relay.notify)
 
     async def start(self) -> None:
+        await self.bank_channel.start()  # QA: e-CNY keys read from the simulator
+        self.ecny_notices = self.ecny_notices or self._ecny_notices()
         await self.database.upgrade()
         await self.intake.start()
         for consumer in self.consumers:
@@ -149,7 +157,7 @@ class Hub:
             await self.relay.aclose()
         await self.transport.aclose()
         await self._registry_http.aclose()
-        await self._bank_http.aclose()
+        await self.bank_channel.aclose()
         if self._vat_http is not None:
             await self._vat_http.aclose()
         await self.database.aclose()
@@ -170,6 +178,10 @@ class Hub:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def _ecny_notices(self) -> EcnyNotices | None:
+        key = self.bank_channel.ecny_operator_public_key
+        return None if key is None else EcnyNotices(self.units, key)
 
     async def _undelivered(self, topic: str, group: str) -> list[Envelope]:
         async with self.units() as uow:

@@ -62,6 +62,10 @@ schema_app = typer.Typer(
     help="JSON Schemas of the bus messages and the quote documents.", no_args_is_help=True
 )
 bench_app = typer.Typer(help="Benchmarks (commands, not tests).", no_args_is_help=True)
+review_app = typer.Typer(
+    help="Applications waiting for an operator (MATCH_REVIEW, REGISTRY_REVIEW).",
+    no_args_is_help=True,
+)
 jobs_app = typer.Typer(
     help="Scheduled jobs (run them from cron or a scheduler).", no_args_is_help=True
 )
@@ -72,6 +76,7 @@ app.add_typer(facilities_app, name="facilities")
 app.add_typer(schema_app, name="schema")
 app.add_typer(bench_app, name="bench")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(review_app, name="review")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
 app.command("reconcile")(reconcile_command)
@@ -407,6 +412,81 @@ def facilities_list(database_url: DatabaseOpt = None) -> None:
             str(from_fen(r.reserved_fen, r.currency)),
         )
     console.print(table)
+
+
+@review_app.command("list")
+def review_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the queue as JSON.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Every application waiting for an operator, oldest first, with the finding."""
+    from hub.review import pending_reviews
+
+    items = run(lambda: _with_units(database_url, pending_reviews))
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "request_id": i.request_id,
+                        "state": i.state,
+                        "reason": i.reason,
+                        "detail": i.detail,
+                        "seller_uscc": i.seller_uscc,
+                        "invoice": i.invoice_key,
+                        "total": i.total,
+                        "waiting_since": i.waiting_since.isoformat(),
+                    }
+                    for i in items
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table("request", "state", "reason", "invoice", "total", "detail")
+    for i in items:
+        table.add_row(i.request_id, i.state, i.reason or "", i.invoice_key, i.total, i.detail or "")
+    console.print(table)
+    console.print(f"{len(items)} waiting")
+
+
+NoteOpt = Annotated[str, typer.Option("--note", help="Why (kept in the application's history).")]
+
+
+@review_app.command("approve")
+def review_approve(request_id: str, note: NoteOpt, database_url: DatabaseOpt = None) -> None:
+    """Clear the finding and let the application go on from the step that stopped it."""
+    from hub.review import ReviewError, approve
+    from routes.policy import FlowPolicy, flow_policy, load_policy
+
+    settings = _settings(database_url)
+    policy = (
+        flow_policy(load_policy(settings.policy_file)) if settings.policy_file else FlowPolicy()
+    )
+    try:
+        state = run(
+            lambda: _with_units(
+                database_url, lambda u: approve(u, request_id, note=note, policy=policy)
+            )
+        )
+    except ReviewError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"{request_id}: approved, back in the flow at {state.value}")
+
+
+@review_app.command("reject")
+def review_reject(request_id: str, note: NoteOpt, database_url: DatabaseOpt = None) -> None:
+    """End the application REJECTED with its finding as the reason; its limit is released."""
+    from hub.review import ReviewError, reject
+
+    try:
+        run(lambda: _with_units(database_url, lambda u: reject(u, request_id, note=note)))
+    except ReviewError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"{request_id}: rejected")
 
 
 @jobs_app.command("daily")

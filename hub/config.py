@@ -13,9 +13,27 @@
 | FACTORHUB_HTTP_TIMEOUT | seconds for one outbound call | 10 |
 | FACTORHUB_POLICY_FILE | risk policy YAML the flow runs under | §6.0 defaults |
 | FACTORHUB_INGRESS_WORKERS | processes mapping ERP pushes (0: in-process) | see below |
+| FACTORHUB_BANKCORE_URL | the bank core's SOAP service (channel `soap`) | unset |
+| FACTORHUB_ECNY_URL | the e-CNY operator's payment API (channel `ecny`) | unset |
+| FACTORHUB_ECNY_APP_ID | our AppId at the operator (`X-Ecny-AppId`) | factorhub |
+| FACTORHUB_ECNY_PRIVATE_KEY_FILE | our SM2 private key (PKCS#8 PEM), signs every order | unset |
+| FACTORHUB_ECNY_SIGN_SN | the serial of that key's certificate (`X-Ecny-SignSN`) | unset |
+| FACTORHUB_ECNY_OPERATOR_KEY_FILE | the operator's SM2 public key (PEM): verifies it | unset |
+| FACTORHUB_ECNY_PAYER_WALLET | the factor's 对公钱包 id the money leaves from | unset |
+| FACTORHUB_ECNY_PAYEE_WALLETS_FILE | JSON object: seller USCC -> its e-CNY wallet id | unset |
+| FACTORHUB_ECNY_NOTIFY_URL | where the operator sends its notify (our `/v1/ecny/notify`) | unset |
+| FACTORHUB_ECNY_FROM_SIMULATOR | QA only: e-CNY keys, wallets from the simulator | see below |
 
 FACTORHUB_INGRESS_WORKERS defaults to 1 for `serve`, `demo` and `bench` on a machine with two or
 more cores, and to 0 otherwise (tests, one-off commands).
+
+The partner URLs (registry, bank, VAT platform, bank core, e-CNY operator) come from their
+variable, else from the simulators' ports file (FACTORHUB_SIMULATORS_FILE). The bank core and
+e-CNY settings are needed only when the policy's `disbursement_channel` chooses them: the hub
+then refuses to start (ConfigurationError) naming every one that is missing.
+FACTORHUB_ECNY_FROM_SIMULATOR (QA against `simulators/ecny` only) reads the e-CNY keys and
+wallets left unset from the simulator's `/admin` API when the hub starts; it is on by default
+only when the ports file gives the `ecny` URL and FACTORHUB_ECNY_URL is unset.
 """
 
 from __future__ import annotations
@@ -59,7 +77,27 @@ class Settings:
     """Worker processes that map ERP pushes (0: map in the hub's own process)."""
     policy_file: str | None = None
     """Risk policy YAML (advance rate, tolerances, minimum ticket); None: the §6.0 defaults."""
-    """Worker processes that map ERP pushes (0: map in the hub's own process)."""
+    bankcore_url: str | None = None
+    """The bank core's SOAP service (needed when the policy pays through `soap`)."""
+    ecny_url: str | None = None
+    """The e-CNY operator's payment API (needed when the policy pays through `ecny`)."""
+    ecny_app_id: str = "factorhub"
+    """Our AppId at the e-CNY operator."""
+    ecny_private_key_pem: str | None = None
+    """Our SM2 private key (PKCS#8 PEM) that signs every e-CNY request."""
+    ecny_sign_sn: str | None = None
+    """The serial of our signing certificate (`X-Ecny-SignSN`)."""
+    ecny_operator_public_key_pem: str | None = None
+    """The operator's SM2 public key (PEM): its answers and notifies are verified with it."""
+    ecny_payer_wallet_id: str | None = None
+    """The factor's 对公钱包 the disbursements leave from."""
+    ecny_payee_wallets: Mapping[str, str] | None = None
+    """The payee directory: seller USCC -> its e-CNY wallet id."""
+    ecny_notify_url: str | None = None
+    """Where the operator sends its final-state notify: our ingress's `/v1/ecny/notify`."""
+    ecny_from_simulator: bool = False
+    """QA only: fill the e-CNY keys and wallets left unset from the e-CNY simulator's `/admin`
+    API when the hub starts (`hub.channels.simulator_ecny_settings`); never for production."""
     http_connections: int = 16
     """Connections per partner, and calls in flight per route. httpcore scans every pooled
     connection on each request, so a big pool costs more CPU than it saves in waiting."""
@@ -68,6 +106,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if env is None else env
         simulated = simulator_urls(env.get("FACTORHUB_SIMULATORS_FILE"))
+        ecny_url = env.get("FACTORHUB_ECNY_URL") or None
         settings = cls(
             database_url=env.get("FACTORHUB_DATABASE_URL", DEFAULT_DATABASE_URL),
             broker_url=env.get("FACTORHUB_BROKER_URL") or None,
@@ -83,6 +122,18 @@ class Settings:
             retention_days=float(env.get("FACTORHUB_RETENTION_DAYS", cls.retention_days)),
             ingress_workers=_int(env, "FACTORHUB_INGRESS_WORKERS", cls.ingress_workers),
             policy_file=env.get("FACTORHUB_POLICY_FILE") or None,
+            bankcore_url=env.get("FACTORHUB_BANKCORE_URL") or simulated.get("bankcore"),
+            ecny_url=ecny_url or simulated.get("ecny"),
+            ecny_app_id=env.get("FACTORHUB_ECNY_APP_ID") or cls.ecny_app_id,
+            ecny_private_key_pem=_text_file(env, "FACTORHUB_ECNY_PRIVATE_KEY_FILE"),
+            ecny_sign_sn=env.get("FACTORHUB_ECNY_SIGN_SN") or None,
+            ecny_operator_public_key_pem=_text_file(env, "FACTORHUB_ECNY_OPERATOR_KEY_FILE"),
+            ecny_payer_wallet_id=env.get("FACTORHUB_ECNY_PAYER_WALLET") or None,
+            ecny_payee_wallets=_wallet_directory(env, "FACTORHUB_ECNY_PAYEE_WALLETS_FILE"),
+            ecny_notify_url=env.get("FACTORHUB_ECNY_NOTIFY_URL") or None,
+            ecny_from_simulator=_flag(
+                env, "FACTORHUB_ECNY_FROM_SIMULATOR", ecny_url is None and "ecny" in simulated
+            ),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
@@ -141,6 +192,45 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as error:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from error
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _text_file(env: Mapping[str, str], name: str) -> str | None:
+    """The text of the file the variable names (a key in PEM), or None when it is unset."""
+    path = env.get(name)
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"{name} {path!r} cannot be read: {error}") from error
+
+
+def _wallet_directory(env: Mapping[str, str], name: str) -> dict[str, str] | None:
+    """A JSON object of seller USCC -> e-CNY wallet id, from the file the variable names."""
+    text = _text_file(env, name)
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise ConfigurationError(f"{name}: not JSON: {error}") from error
+    if not isinstance(document, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in document.items()
+    ):
+        raise ConfigurationError(f"{name}: must be a JSON object of USCC -> wallet id strings")
+    return dict(document)
 
 
 def _redact(url: str) -> str:

@@ -19,6 +19,7 @@ from canonical import FinancingState, MappingError
 from hub.app import Hub, utc_now
 from hub.asyncapi import asyncapi_document
 from hub.bank_reports import accept_status_report
+from hub.ecny_notices import NoticeRefused, received_path
 from hub.ingest import ingest
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
@@ -218,6 +219,39 @@ def create_app(hub: Hub) -> FastAPI:
         except MappingError as error:
             return _invalid("pain002", [p.as_dict() for p in error.problems])
         return JSONResponse({"reported": outcome.reported, "unknown": list(outcome.unknown)})
+
+    @app.post(
+        "/v1/ecny/notify",
+        responses={
+            401: {"description": "not signed by the e-CNY operator"},
+            404: {"description": "this hub has no e-CNY channel configured"},
+            422: {"description": "not a readable e-CNY notify"},
+        },
+        summary="The e-CNY operator's final-state notify (dcep.909): signed, applied once; "
+        'answered {"code": "SUCCESS"} once queued',
+    )
+    async def ecny_notify(request: Request) -> JSONResponse:
+        raw = await _read_limited(request, settings.max_body_bytes)
+        notices = hub.ecny_notices
+        if notices is None:
+            return JSONResponse({"code": "FAIL", "msg": "no e-CNY channel configured"}, 404)
+        try:
+            outcome = await notices.accept(
+                raw, path=received_path(request.scope), headers=request.headers, now=hub.clock()
+            )
+        except NoticeRefused as refused:
+            return JSONResponse({"code": "FAIL", "msg": f"refused: {refused}"}, 401)
+        except MappingError as error:
+            return _invalid("ecny-payment-notify", [p.as_dict() for p in error.problems])
+        return JSONResponse(
+            {
+                "code": "SUCCESS",
+                "msg": "OK",
+                "reported": outcome.reported,
+                "unknown": list(outcome.unknown),
+                "mismatched": list(outcome.mismatched),
+            }
+        )
 
     @app.post(
         "/v1/repayments",

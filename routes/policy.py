@@ -158,6 +158,10 @@ class Policy(BaseModel):
     revolving: bool = Field(default=True, strict=True)
     """Principal repaid is given back to the seller's facility (§3.7); false: a one-time limit."""
     partial_approval: bool = Field(default=True, strict=True)
+    disbursement_channel: Literal["iso20022", "soap", "ecny"] = "iso20022"
+    """Which payment channel pays this programme's disbursements: `iso20022` (pain.001 over
+    the bank's ISO channel), `soap` (the bank core's SOAP service) or `ecny` (an e-CNY payment
+    order from the factor's 对公钱包)."""
     matching: MatchingPolicy = MatchingPolicy()
 
     @model_validator(mode="after")
@@ -252,6 +256,8 @@ class FlowPolicy:
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
+    disbursement_channel: Literal["iso20022", "soap", "ecny"] = "iso20022"
+    """The payment channel the hub pays through (the hub builds its gateway at start)."""
     terms: Policy = field(default_factory=lambda: Policy())
     """The whole risk policy: a paid-out financing accrues, charges and takes repayments by
     it (fixed per financing when the money goes out)."""
@@ -259,7 +265,7 @@ class FlowPolicy:
 
 def flow_policy(policy: Policy) -> FlowPolicy:
     """What the running flow takes from a risk policy (advance rate, matching tolerances,
-    minimum ticket); the factor's own party and account stay the hub's."""
+    minimum ticket, payment channel); the factor's own party and account stay the hub's."""
     return FlowPolicy(
         advance_rate=policy.advance_rate,
         amount_tolerance_pct=policy.matching.amount_tolerance_pct,
@@ -267,5 +273,6 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         quantity_tolerance_pct=policy.matching.quantity_tolerance_pct,
         min_ticket=policy.min_ticket,
         partial_approval=policy.partial_approval,
+        disbursement_channel=policy.disbursement_channel,
         terms=policy,
     )

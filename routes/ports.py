@@ -6,7 +6,7 @@ never import hub, FastStream, FastAPI, httpx or SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -24,6 +24,7 @@ from canonical import (
     PaymentResult,
     Registration,
 )
+from canonical.registry import SearchCertificate
 from canonical.verification import InvoiceVerification
 from routes.policy import Policy
 
@@ -250,6 +251,21 @@ class RegistryGateway(Protocol):
     ) -> list[Registration | Exception]:
         """File registrations (one upload where the registry allows); for each, the registration
         or the error. Filing again with the same reference returns the same registration."""
+
+    async def search_many(
+        self,
+        assignor_names: Sequence[str],
+        *,
+        skip_assignee: str = "",
+        keep: Collection[str] = (),
+        max_age: float = 0.0,
+    ) -> list[SearchCertificate | Exception]:
+        """The 查询证明 of a search by each 担保人 name, in order (or the error it got),
+        leaving out registrations of the 担保权人 `skip_assignee` but those numbered in `keep`;
+        a certificate obtained at most `max_age` seconds ago may answer instead."""
+
+    async def cancel_many(self, registrations: Sequence[Registration]) -> list[Exception | None]:
+        """注销登记 of our own registrations; cancelling again is harmless."""
 
 
 class BankGateway(Protocol):

@@ -7,7 +7,12 @@ note where §4.1 would not make that move at all. The differences, in one place:
 - The hub matches straight from SUBMITTED: there is no VERIFYING / VERIFIED yet.
 - The hub rejects a match exception at once; §4.1 sends it to MATCH_REVIEW for an operator.
 - The hub files the registration on LimitReserved: APPROVED and REGISTERING are skipped.
-- The hub treats DISBURSED as terminal; in §4.1 repayment, overdue and write-off follow.
+- The hub files the registration between a pre-search and a re-search in one step; a blanket
+  registration of another party parks the application in REGISTRY_REVIEW, which is §4.1's
+  REGISTERING waiting for an operator (§3.1 "goes to MANUAL_REVIEW").
+- `FinancingState.terminal` means the origination flow is over: DISBURSED counts, although
+  repayments (routes/repayment.py) and the daily job (hub/daily.py) move it on as §4.1 says.
+  There is no write-off yet.
 - The hub rejects at REGISTERED when the facility has gone; §4.1 holds the application there
   (the pre-disbursement guard fails) until approval_expired cancels it.
 """
@@ -23,7 +28,10 @@ __all__ = ["HUB_MOVES", "HubMove", "application_state"]
 
 
 def application_state(state: FinancingState) -> ApplicationState:
-    """The §4.1 state for a hub state (same name; DISBURSED is not terminal in §4.1)."""
+    """The §4.1 state for a hub state: the same name, but REGISTRY_REVIEW, which is §4.1's
+    REGISTERING waiting for an operator."""
+    if state is FinancingState.REGISTRY_REVIEW:
+        return ApplicationState.REGISTERING
     return ApplicationState(state.value)
 
 
@@ -67,6 +75,30 @@ HUB_MOVES: tuple[HubMove, ...] = (
         (V.CREDIT_APPROVED, V.CONTRACT_SIGNED, V.REGISTRATION_CONFIRMED),
         "routes/registration.py: credit approval and contract signing are not wired yet",
     ),
+    HubMove(
+        F.LIMIT_RESERVED,
+        F.REJECTED,
+        (V.CREDIT_APPROVED, V.CONTRACT_SIGNED, V.PRIOR_REGISTRATION_FOUND),
+        "routes/registration.py: REGISTRY_CONFLICT, an earlier registration names the invoice",
+    ),
+    HubMove(
+        F.LIMIT_RESERVED,
+        F.REGISTRY_REVIEW,
+        (V.CREDIT_APPROVED, V.CONTRACT_SIGNED),
+        "routes/registration.py: REGISTRY_BLANKET, parked in REGISTERING for an operator",
+    ),
+    HubMove(
+        F.REGISTRY_REVIEW,
+        F.LIMIT_RESERVED,
+        (),
+        "factorhub review approve: filed again past the blanket; §4.1 stays in REGISTERING",
+    ),
+    HubMove(
+        F.REGISTRY_REVIEW,
+        F.REJECTED,
+        (V.PRIOR_REGISTRATION_FOUND,),
+        "factorhub review reject: the operator upholds the blanket registration",
+    ),
     HubMove(F.REGISTERED, F.DISBURSING, (V.DISBURSEMENT_INSTRUCTED,), "routes/disbursement.py"),
     HubMove(
         F.REGISTERED,
@@ -81,5 +113,13 @@ HUB_MOVES: tuple[HubMove, ...] = (
         (V.DISBURSEMENT_FAILED,),
         "routes/disbursement.py (bank RJCT): the final-failure row decided from §3.7",
     ),
+    HubMove(F.DISBURSED, F.PARTIALLY_REPAID, (V.REPAYMENT,), "routes/repayment.py (partial)"),
+    HubMove(F.DISBURSED, F.SETTLED, (V.REPAYMENT,), "routes/repayment.py (in full)"),
+    HubMove(F.PARTIALLY_REPAID, F.PARTIALLY_REPAID, (V.REPAYMENT,), "routes/repayment.py (again)"),
+    HubMove(F.PARTIALLY_REPAID, F.SETTLED, (V.REPAYMENT,), "routes/repayment.py (the rest)"),
+    HubMove(F.DISBURSED, F.OVERDUE, (V.MATURITY_PASSED,), "hub/daily.py, routes/repayment.py"),
+    HubMove(F.PARTIALLY_REPAID, F.OVERDUE, (V.MATURITY_PASSED,), "hub/daily.py"),
+    HubMove(F.OVERDUE, F.OVERDUE, (V.NPL_90D,), "hub/daily.py: flagged NON_PERFORMING"),
+    HubMove(F.OVERDUE, F.SETTLED, (V.REPAYMENT,), "routes/repayment.py (overdue, in full)"),
 )
 """Every move the running flow makes today (from the routes' `allowed_from` and targets)."""

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from simulators.common.admin import ScenarioError, install
@@ -122,12 +122,13 @@ def create_app(seed: int = 0, *, clock: Clock = now_cst) -> FastAPI:
         assignor_name: str | None = None,
         assignor_uscc: str | None = None,
         registration_no: str | None = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """查询 by 担保人 name and/or USCC, or by number; answers the 查询证明."""
         if not any(key and key.strip() for key in (assignor_name, assignor_uscc, registration_no)):
             reason = "give assignor_name, assignor_uscc and/or registration_no"
             raise _BadInput([{"field": "query", "reason": reason}])
-        return JSONResponse(store.search(assignor_name, assignor_uscc, registration_no))
+        body = store.search_json(assignor_name, assignor_uscc, registration_no)
+        return Response(body, media_type="application/json")
 
     @app.get("/search-certificates/{number}")
     async def certificate(number: str) -> JSONResponse:

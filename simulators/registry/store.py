@@ -10,6 +10,7 @@ and across threads alike.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Callable
@@ -73,6 +74,11 @@ class RegistryStore:
             self._by_filer: dict[tuple[str, str], str] = {}
             self._certificates: dict[str, dict[str, Any]] = {}
             self._seq = 0
+            # search speed-ups (a busy seller has thousands of registrations): each chain's
+            # normalised 担保人 name, and its public view as of a day, until the chain changes
+            self._names: dict[str, tuple[Registration, str]] = {}
+            self._views: dict[str, tuple[Registration, date, dict[str, Any]]] = {}
+            self._json: dict[str, tuple[Registration, date, bytes]] = {}
 
     def now(self) -> datetime:
         return self._clock().astimezone(CST)
@@ -183,6 +189,32 @@ class RegistryStore:
             self._chain_of[entry.registration_no] = chain.registration_no
             return updated, entry
 
+    def _name_of(self, chain: Registration) -> str:
+        """The chain's normalised 担保人 name, computed again only when the chain changed."""
+        cached = self._names.get(chain.registration_no)
+        if cached is not None and cached[0] is chain:
+            return cached[1]
+        name = normalize_name(chain.request.assignor.name)
+        self._names[chain.registration_no] = (chain, name)
+        return name
+
+    def _view(self, chain: Registration, today: date) -> dict[str, Any]:
+        """`chain.public(today)`, computed again only when the chain or the day changed."""
+        cached = self._views.get(chain.registration_no)
+        if cached is not None and cached[0] is chain and cached[1] == today:
+            return cached[2]
+        view = chain.public(today)
+        self._views[chain.registration_no] = (chain, today, view)
+        return view
+
+    def _view_json(self, chain: Registration, today: date) -> bytes:
+        cached = self._json.get(chain.registration_no)
+        if cached is not None and cached[0] is chain and cached[1] == today:
+            return cached[2]
+        encoded = _dumps(self._view(chain, today))
+        self._json[chain.registration_no] = (chain, today, encoded)
+        return encoded
+
     def _chain_for(self, number: str, code: str, *, allow_cancelled: bool = False) -> Registration:
         """The chain `number` belongs to, if `code` opens it and it is still open (lock held)."""
         chain_no = self._chain_of.get(number.strip())
@@ -216,6 +248,28 @@ class RegistryStore:
     ) -> dict[str, Any]:
         """A 查询证明: registrations online (neither cancelled nor expired) whose assignor has this
         exact (normalised) name, OR this USCC, OR that hold this registration number."""
+        return self._search(assignor_name, assignor_uscc, registration_no)[0]
+
+    def search_json(
+        self,
+        assignor_name: str | None,
+        assignor_uscc: str | None,
+        registration_no: str | None = None,
+    ) -> bytes:
+        """`search`, as the JSON the API answers, built from each registration's cached JSON: a
+        busy seller's certificate lists thousands of registrations."""
+        certificate, hits, today = self._search(assignor_name, assignor_uscc, registration_no)
+        head = {k: v for k, v in certificate.items() if k != "registrations"}
+        with self._lock:
+            parts = [self._view_json(r, today) for r in hits]
+        return b"".join((_dumps(head)[:-1], b',"registrations":[', b",".join(parts), b"]}"))
+
+    def _search(
+        self,
+        assignor_name: str | None,
+        assignor_uscc: str | None,
+        registration_no: str | None,
+    ) -> tuple[dict[str, Any], list[Registration], date]:
         name = normalize_name(assignor_name) if assignor_name else None
         code = assignor_uscc.strip().upper() if assignor_uscc else None
         number = registration_no.strip() if registration_no else None
@@ -229,7 +283,7 @@ class RegistryStore:
                     for r in self._chains.values()
                     if r.status(today) == "active"
                     and (
-                        (name is not None and normalize_name(r.request.assignor.name) == name)
+                        (name is not None and self._name_of(r) == name)
                         or (code is not None and r.request.assignor.uscc == code)
                         or r.registration_no == wanted
                     )
@@ -246,10 +300,10 @@ class RegistryStore:
                     "registration_no": registration_no,
                 },
                 "total": len(hits),
-                "registrations": [r.public(today) for r in hits],
+                "registrations": [self._view(r, today) for r in hits],
             }
             self._certificates[certificate_no] = certificate
-            return certificate
+            return certificate, hits, today
 
     def certificate(self, number: str) -> dict[str, Any] | None:
         with self._lock:
@@ -286,3 +340,8 @@ class RegistryStore:
                 "operations": operations,
                 "searches": searches,
             }
+
+
+def _dumps(value: Any) -> bytes:
+    """As Starlette's JSONResponse renders (compact, UTF-8)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()

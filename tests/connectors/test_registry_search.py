@@ -195,8 +195,9 @@ async def test_a_server_error_is_transient_for_every_name_it_hit(client, gateway
 
 
 async def test_a_broken_certificate_is_transient_so_the_search_is_simply_made_again(
-    client, gateway
+    client, clock
 ):
+    gateway = HttpRegistryGateway(client, search_attempts=1, clock=clock)
     numbers = await _seed(client, {"invoices": [INVOICE]})
     faults = {"malformed_rate": 1.0, "paths": ["/registrations/search"]}
     assert (await client.put("/admin/faults", json=faults)).status_code == 200
@@ -209,6 +210,19 @@ async def test_a_broken_certificate_is_transient_so_the_search_is_simply_made_ag
     assert isinstance(again, SearchCertificate)
     assert [hit.registration_no for hit in again.hits] == numbers
     assert len(await _searches(client)) == 2  # the broken search was made all the same
+
+
+async def test_a_search_that_keeps_failing_is_asked_three_times_before_giving_up(
+    client, gateway
+):
+    faults = {"error_rate": 1.0, "error_status": 503, "paths": ["/registrations/search"]}
+    assert (await client.put("/admin/faults", json=faults)).status_code == 200
+
+    (answer,) = await gateway.search_many([SELLER.name])
+
+    assert isinstance(answer, TransientError)
+    injected = (await client.get("/admin/faults")).json()["injected"]
+    assert sum(injected.values()) == 3
 
 
 def _gateway_answering(handler: object) -> HttpRegistryGateway:

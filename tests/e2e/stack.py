@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import httpx
 
@@ -16,6 +18,7 @@ from hub.demo import facility_terms
 from hub.operations import StateCounts, count_states, open_facilities
 from hub.runtime.retry import RetryPolicy
 from hub.serving import running_ingress
+from routes.policy import Policy, flow_policy
 from simulators.erp.dataset import Companies, generate_companies
 from simulators.runner import RunningSimulator, running_simulators
 
@@ -37,12 +40,16 @@ class Stack:
         async with httpx.AsyncClient(base_url=self.sims["bank"].admin_url) as client:
             return list((await client.get("/ledger")).json())
 
-    async def settle(self, expected_total: int, timeout_s: float = 90.0) -> StateCounts:
-        """Wait until `expected_total` requests exist and all are terminal."""
+    async def settle(
+        self, expected_total: int, timeout_s: float = 90.0, *, or_dead_lettered: bool = False
+    ) -> StateCounts:
+        """Wait until `expected_total` requests exist and all are terminal (or, with
+        `or_dead_lettered`, held by a dead letter: pending with a stated reason)."""
         deadline = time.monotonic() + timeout_s
         while True:
             counts = await count_states(self.hub.units)
-            if counts.total >= expected_total and counts.terminal == counts.total:
+            done = counts.terminal + (counts.dead_letters if or_dead_lettered else 0)
+            if counts.total >= expected_total and done >= counts.total:
                 return counts
             if time.monotonic() > deadline:
                 raise AssertionError(f"not settled after {timeout_s}s: {counts}")
@@ -51,11 +58,25 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(
-    database_url: str, broker_url: str | None = None, *, verify: bool = False
+    database_url: str,
+    broker_url: str | None = None,
+    *,
+    verify: bool = False,
+    channel: Literal["iso20022", "soap", "ecny"] = "iso20022",
+    companies: Companies | None = None,
+    retry: RetryPolicy | None = None,
 ) -> AsyncIterator[Stack]:
-    """`verify`: the VAT platform simulator runs too and the hub verifies every invoice."""
-    companies = generate_companies(SEED, sellers=4, buyers=8)
-    names = ["registry", "bank", *(["vat"] if verify else [])]
+    """`verify`: the VAT platform simulator runs too and the hub verifies every invoice.
+    `channel`: the payment channel the policy chooses; `soap` also runs the bank core
+    simulator, `ecny` the e-CNY operator simulator (the hub reads its keys and wallets from its
+    admin API, and its notifies come back to the ingress's `/v1/ecny/notify`).
+    `companies`: the sellers and buyers (default: 4 sellers, 8 buyers of the seed's dataset;
+    the e-CNY simulator has wallets for the seed's default dataset, `generate_companies(SEED)`).
+    `retry`: the hub's retry policy (default: 4 quick attempts)."""
+    companies = companies or generate_companies(SEED, sellers=4, buyers=8)
+    partner = {"iso20022": [], "soap": ["bankcore"], "ecny": ["ecny"]}[channel]
+    names = ["registry", "bank", *(["vat"] if verify else []), *partner]
+    ingress_port = _free_port() if channel == "ecny" else 0
     async with running_simulators(names, seed=SEED) as sims:
         settings = replace(
             Settings.from_env({}),
@@ -64,10 +85,29 @@ async def running_stack(
             registry_url=sims["registry"].base_url,
             bank_url=sims["bank"].base_url,
             vat_url=sims["vat"].base_url if verify else None,
-            retry=RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
+            retry=retry or RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
             http_timeout=5.0,
         )
-        async with Hub(settings) as hub:
+        if channel == "soap":
+            settings = replace(settings, bankcore_url=sims["bankcore"].base_url)
+        if channel == "ecny":
+            settings = replace(
+                settings,
+                ecny_url=sims["ecny"].base_url,
+                ecny_from_simulator=True,
+                ecny_notify_url=f"http://127.0.0.1:{ingress_port}/v1/ecny/notify",
+            )
+        policy = (
+            None if channel == "iso20022" else flow_policy(Policy(disbursement_channel=channel))
+        )
+        async with Hub(settings, policy=policy) as hub:
             await open_facilities(hub.units, facility_terms(companies.sellers, one_small=False))
-            async with running_ingress(hub) as url:
+            async with running_ingress(hub, port=ingress_port) as url:
                 yield Stack(hub=hub, ingress_url=url, sims=sims, companies=companies)
+
+
+def _free_port() -> int:
+    """A loopback port free now (the e-CNY notify URL must be known before the ingress runs)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

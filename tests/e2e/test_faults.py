@@ -6,6 +6,7 @@ from collections import Counter
 
 import httpx
 
+from hub.operations import replay
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
 from tests.e2e.stack import SEED, running_stack
@@ -28,7 +29,13 @@ async def test_lost_answers_and_errors_at_the_bank_and_registry_never_pay_twice(
         cases = generate_invoices(SEED, 40, stack.companies, {})
         results = await push_cases(stack.ingress_url, cases, concurrency=8)
         assert all(r.status_code == 202 for r in results)
-        counts = await stack.settle(len(results), timeout_s=120)
+        # an application whose partner kept failing waits, with its dead letter as the reason
+        counts = await stack.settle(len(results), timeout_s=120, or_dead_lettered=True)
+        assert counts.terminal + counts.dead_letters == counts.total
+        # ...and the operator replays it once the partner is well again
+        await _faults(registry)
+        await replay(stack.hub.units, None)
+        counts = await stack.settle(len(results), timeout_s=60)
         assert counts.dead_letters == 0
         ledger = await stack.bank_ledger()
         executed = Counter(entry["end_to_end_id"] for entry in ledger)

@@ -1,0 +1,50 @@
+"""`factorhub review` and `factorhub jobs daily` as an operator types them, on a fresh database."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from hub.cli import app
+
+runner = CliRunner()
+
+
+def _db(tmp_path):
+    return ["--database-url", f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"]
+
+
+def test_an_empty_review_queue_lists_nothing(tmp_path):
+    result = runner.invoke(app, ["review", "list", "--json", *_db(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
+
+
+def test_approving_an_application_that_is_not_waiting_says_so_and_exits_1(tmp_path):
+    result = runner.invoke(
+        app, ["review", "approve", "FR-NONE", "--note", "looks fine", *_db(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "no financing request FR-NONE" in result.output
+
+
+def test_a_review_decision_needs_a_note():
+    result = runner.invoke(app, ["review", "reject", "FR-NONE"])
+    assert result.exit_code == 2
+    assert "--note" in result.output
+
+
+def test_the_daily_job_on_a_day_with_no_loans_reviews_nothing(tmp_path):
+    result = runner.invoke(
+        app, ["jobs", "daily", "--as-of", "2026-03-24", "--json", *_db(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == {"as_of": "2026-03-24", "reviewed": 0, "became_overdue": [], "warnings": []}
+
+
+def test_the_daily_job_refuses_a_day_that_is_not_a_date(tmp_path):
+    result = runner.invoke(app, ["jobs", "daily", "--as-of", "2026-02-30", *_db(tmp_path)])
+    assert result.exit_code == 2
+    assert "--as-of" in result.output
