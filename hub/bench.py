@@ -125,20 +125,20 @@ async def _run_pipeline(
             started, cpu_started = time.perf_counter(), time.process_time()
             await asyncio.gather(*(accept(v, b) for v, b in bodies))
             counts = await count_states(hub.units)
-            progress, last_change = (counts.terminal, counts.dead_letters), time.perf_counter()
+            progress, last_change = (counts.at_rest, counts.dead_letters), time.perf_counter()
             # Poll the database (the source of truth) until every request has settled or
             # dead-lettered; give up when nothing moves for `stall_seconds`.
-            while counts.terminal + counts.dead_letters < count:
+            while counts.at_rest + counts.dead_letters < count:
                 await asyncio.sleep(0.05)
                 counts = await count_states(hub.units)
-                if (counts.terminal, counts.dead_letters) != progress:
+                if (counts.at_rest, counts.dead_letters) != progress:
                     progress, last_change = (
-                        (counts.terminal, counts.dead_letters),
+                        (counts.at_rest, counts.dead_letters),
                         time.perf_counter(),
                     )
                 elif time.perf_counter() - last_change > stall_seconds:
                     raise BenchStalled(
-                        f"no progress for {stall_seconds:.0f} s: {counts.terminal} of {count} "
+                        f"no progress for {stall_seconds:.0f} s: {counts.at_rest} of {count} "
                         f"settled, {counts.dead_letters} dead-lettered"
                     )
             seconds = time.perf_counter() - started

@@ -592,7 +592,8 @@ def demo(
 ) -> None:
     """Push generated Kingdee and Yonyou invoices through the whole flow and summarise.
 
-    Exits 0 only when every accepted invoice reached a terminal state.
+    Exits 0 only when every accepted invoice reached a terminal state or waits, with its
+    reason, for an operator (`factorhub review list`).
     """
     _logging(verbose)
     from hub.demo import DEMO_DATABASE, render_summary, run_demo
@@ -618,7 +619,7 @@ def demo(
     result = run(lambda: run_demo(settings, count=count, seed=seed, console=console))
     render_summary(result, console)
     if not result.complete:
-        console.print("[red]not every invoice reached a terminal state[/red]")
+        console.print("[red]not every invoice reached a terminal state or the review queue[/red]")
         raise typer.Exit(1)
 
 

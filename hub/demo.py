@@ -46,7 +46,7 @@ class DemoResult:
 
     @property
     def complete(self) -> bool:
-        return self.counts.terminal == self.accepted and self.refused == 0
+        return self.counts.at_rest == self.accepted and self.refused == 0
 
 
 def facility_terms(
@@ -132,8 +132,8 @@ async def _follow(
         task = progress.add_task("invoices settled", total=count)
         while True:
             counts = await count_states(hub.units)
-            progress.update(task, completed=counts.terminal)
-            if pushing.done() and counts.terminal >= counts.total:
+            progress.update(task, completed=counts.at_rest)
+            if pushing.done() and counts.at_rest >= counts.total:
                 return counts
             if time.monotonic() > deadline:
                 return counts
@@ -154,7 +154,10 @@ def render_summary(result: DemoResult, console: Console) -> None:
     table.add_row("disbursed", str(counts.by_state.get("DISBURSED", 0)))
     for reason, n in sorted(counts.rejected_by_reason.items()):
         table.add_row(f"rejected: {reason}", str(n))
-    pending = counts.total - counts.terminal
+    for state in ("MATCH_REVIEW", "REGISTRY_REVIEW"):
+        if counts.by_state.get(state):
+            table.add_row(f"waiting: {state} (factorhub review)", str(counts.by_state[state]))
+    pending = counts.total - counts.at_rest
     table.add_row("still in flight", str(pending))
     table.add_row("dead-lettered", str(counts.dead_letters))
     table.add_row("elapsed", f"{result.seconds:.1f} s")

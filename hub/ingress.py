@@ -82,6 +82,8 @@ class RequestBody(BaseModel):
     currency: str
     state: str
     terminal: bool
+    awaiting_operator: bool = False
+    """Waits in a review queue with its reason (`factorhub review list`)."""
     reason: str | None
     detail: str | None
     disbursement: dict[str, Any] | None
@@ -375,6 +377,7 @@ def _request_body(
         currency=row.currency,
         state=row.state,
         terminal=FinancingState(row.state).terminal,
+        awaiting_operator=FinancingState(row.state).awaiting_operator,
         reason=row.reason,
         detail=row.detail,
         disbursement=None

@@ -62,6 +62,16 @@ class StateCounts:
     def terminal(self) -> int:
         return sum(n for s, n in self.by_state.items() if FinancingState(s).terminal)
 
+    @property
+    def awaiting_operator(self) -> int:
+        return sum(n for s, n in self.by_state.items() if FinancingState(s).awaiting_operator)
+
+    @property
+    def at_rest(self) -> int:
+        """Applications the flow is done with for now: finished, or waiting for an operator
+        (pending with a stated reason)."""
+        return self.terminal + self.awaiting_operator
+
 
 async def count_states(units: UnitOfWorkFactory) -> StateCounts:
     async with units() as uow:

@@ -1,7 +1,9 @@
 """Matching: the invoice against the purchase order that came with it (§3.3, simplified),
 after locking the invoice against double financing (§3.1).
 
-The first flow rejects exceptions outright; review queues arrive with the full factoring rules.
+A mismatch (amount, quantity, no order) waits in MATCH_REVIEW for an operator (`factorhub
+review`), or is rejected at once when the policy says `match_exceptions: reject`. A void or
+red-flushed invoice, or one the tax platform refuses, is always rejected.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from routes.verification import verification_problem
 __all__ = ["match_documents", "match_problem"]
 
 _FROM = frozenset({FinancingState.SUBMITTED})
+_REVIEWABLE = frozenset({"NO_ORDER", "MATCH_AMOUNT", "MATCH_QTY"})
 
 
 def match_problem(request: FinancingRequest, policy: FlowPolicy) -> tuple[str, str] | None:
@@ -91,6 +94,15 @@ async def match_documents(
         problem = verification_problem(verification) or problem
     if problem is not None:
         code, detail = problem
+        if code in _REVIEWABLE and services.policy.match_exceptions == "review":
+            await uow.requests.transition(
+                msg.request_id,
+                FinancingState.MATCH_REVIEW,
+                allowed_from=_FROM,
+                reason=code,
+                note=detail,
+            )
+            return []
         await uow.requests.transition(
             msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail
         )

@@ -162,6 +162,9 @@ class Policy(BaseModel):
     """Which payment channel pays this programme's disbursements: `iso20022` (pain.001 over
     the bank's ISO channel), `soap` (the bank core's SOAP service) or `ecny` (an e-CNY payment
     order from the factor's 对公钱包)."""
+    match_exceptions: Literal["review", "reject"] = "review"
+    """An invoice that does not match its order within tolerance: `review` waits in
+    MATCH_REVIEW for an operator (§4.1); `reject` refuses it at once."""
     matching: MatchingPolicy = MatchingPolicy()
 
     @model_validator(mode="after")
@@ -253,6 +256,8 @@ class FlowPolicy:
     min_ticket: Decimal = Decimal("10000.00")
     partial_approval: bool = True
     """A principal the headroom cannot cover is approved reduced (else rejected)."""
+    match_exceptions: Literal["review", "reject"] = "review"
+    """A mismatch waits in MATCH_REVIEW for an operator, or is rejected at once."""
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
@@ -273,6 +278,7 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         quantity_tolerance_pct=policy.matching.quantity_tolerance_pct,
         min_ticket=policy.min_ticket,
         partial_approval=policy.partial_approval,
+        match_exceptions=policy.match_exceptions,
         disbursement_channel=policy.disbursement_channel,
         terms=policy,
     )

@@ -5,7 +5,6 @@ it makes today is listed in `HUB_MOVES` with the §4.1 events that replay it, or
 note where §4.1 would not make that move at all. The differences, in one place:
 
 - The hub matches straight from SUBMITTED: there is no VERIFYING / VERIFIED yet.
-- The hub rejects a match exception at once; §4.1 sends it to MATCH_REVIEW for an operator.
 - The hub files the registration on LimitReserved: APPROVED and REGISTERING are skipped.
 - The hub files the registration between a pre-search and a re-search in one step; a blanket
   registration of another party parks the application in REGISTRY_REVIEW, which is §4.1's
@@ -54,13 +53,22 @@ HUB_MOVES: tuple[HubMove, ...] = (
         F.SUBMITTED,
         F.MATCHED,
         (V.START_VERIFICATION, V.VERIFICATION_PASSED, V.MATCH_PASSED),
-        "routes/matching.py: verification is not wired yet",
+        "routes/matching.py (with the VAT platform's verdict when one is configured)",
     ),
+    HubMove(
+        F.SUBMITTED,
+        F.MATCH_REVIEW,
+        (V.START_VERIFICATION, V.VERIFICATION_PASSED, V.MATCH_EXCEPTION),
+        "routes/matching.py: a mismatch waits for an operator",
+    ),
+    HubMove(F.MATCH_REVIEW, F.MATCHED, (V.MANUAL_OVERRIDE,), "factorhub review approve"),
+    HubMove(F.MATCH_REVIEW, F.REJECTED, (V.MANUAL_REJECT,), "factorhub review reject"),
     HubMove(
         F.SUBMITTED,
         F.REJECTED,
         (),
-        "routes/matching.py rejects a match problem; §4.1 has VERIFIED -> MATCH_REVIEW instead",
+        "routes/matching.py rejects a void / refused invoice, a duplicate, or a mismatch under "
+        "`match_exceptions: reject`; §4.1 gets there through VERIFYING",
     ),
     HubMove(F.MATCHED, F.LIMIT_RESERVED, (V.RESERVE_OK,), "routes/limits.py"),
     HubMove(

@@ -43,12 +43,12 @@ class Stack:
     async def settle(
         self, expected_total: int, timeout_s: float = 90.0, *, or_dead_lettered: bool = False
     ) -> StateCounts:
-        """Wait until `expected_total` requests exist and all are terminal (or, with
-        `or_dead_lettered`, held by a dead letter: pending with a stated reason)."""
+        """Wait until `expected_total` requests exist and all are at rest: terminal or waiting
+        for an operator (or, with `or_dead_lettered`, held by a dead letter)."""
         deadline = time.monotonic() + timeout_s
         while True:
             counts = await count_states(self.hub.units)
-            done = counts.terminal + (counts.dead_letters if or_dead_lettered else 0)
+            done = counts.at_rest + (counts.dead_letters if or_dead_lettered else 0)
             if counts.total >= expected_total and done >= counts.total:
                 return counts
             if time.monotonic() > deadline:

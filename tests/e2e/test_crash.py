@@ -86,7 +86,7 @@ async def _wait_terminal(url: str, ids: list[str], timeout_s: float = 120.0) -> 
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
         while True:
             states = [(await client.get(f"/v1/requests/{i}")).json() for i in ids]
-            pending = [s for s in states if not s["terminal"]]
+            pending = [s for s in states if not (s["terminal"] or s["awaiting_operator"])]
             if not pending:
                 return states
             if loop.time() > deadline:

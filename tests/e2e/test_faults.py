@@ -31,7 +31,7 @@ async def test_lost_answers_and_errors_at_the_bank_and_registry_never_pay_twice(
         assert all(r.status_code == 202 for r in results)
         # an application whose partner kept failing waits, with its dead letter as the reason
         counts = await stack.settle(len(results), timeout_s=120, or_dead_lettered=True)
-        assert counts.terminal + counts.dead_letters == counts.total
+        assert counts.at_rest + counts.dead_letters == counts.total
         # ...and the operator replays it once the partner is well again
         await _faults(registry)
         await replay(stack.hub.units, None)
