@@ -134,7 +134,7 @@ class Hub:
                 consumer.route.topic,
                 group=consumer.route.group,
                 handler=consumer,
-                max_batch=self.settings.consumer_batch,
+                max_batch=consumer.route.max_batch or self.settings.consumer_batch,
             )
         declare = getattr(self.transport, "declare", None)
         if declare is not None and not self.consumers:  # publisher-only: bind queues first

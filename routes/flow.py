@@ -47,6 +47,7 @@ ROUTES: tuple[Route, ...] = (
         call_many=file_registrations,
         apply=record_registration,
         compensate=abandon("registration", "REGISTRATION_FAILED"),
+        max_batch=1000,  # the registry is searched once per seller per batch, however large
     ),
     Route(
         group="instruct-disbursement",

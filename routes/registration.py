@@ -27,10 +27,16 @@ from canonical import (
     Registration,
     TransientError,
 )
-from canonical.registry import RegistrationEntry
+from canonical.registry import RegistrationEntry, SearchCertificate
 from routes.ports import RegistrationRequest, UnitOfWork
 from routes.registry import Services
-from routes.registry_search import BLANKET, CONFLICT, OWN_MISSING, priority_problem
+from routes.registry_search import (
+    BLANKET,
+    CONFLICT,
+    OWN_MISSING,
+    priority_problem,
+    split_by_filer,
+)
 
 __all__ = ["PRESEARCH_MAX_AGE", "RegistryOutcome", "file_registrations", "record_registration"]
 
@@ -59,6 +65,7 @@ async def file_registrations(
 ) -> list[RegistryOutcome | Exception]:
     """Pre-search, file, re-search, and cancel ours where it lost (see the module doc)."""
     registry = services.registry
+    split = _Splits(services.policy.factor.uscc)
     answers: list[RegistryOutcome | Exception | None] = [None] * len(messages)
     clear: list[int] = []
     ours = services.policy.factor.uscc
@@ -69,7 +76,7 @@ async def file_registrations(
         if isinstance(certificate, Exception):
             answers[i] = certificate
             continue
-        problem = _problem(msg, certificate.hits, services, own=None)
+        problem = _problem(msg, split(certificate), services, own=None)
         if problem is not None:
             answers[i] = RegistryOutcome(None, problem)
         else:
@@ -91,7 +98,7 @@ async def file_registrations(
         if isinstance(certificate, Exception):
             answers[i] = certificate
             continue
-        problem = _problem(messages[i], certificate.hits, services, own=registration)
+        problem = _problem(messages[i], split(certificate), services, own=registration)
         if problem is not None and problem[0] == OWN_MISSING:
             # the registry does not show ours yet: search again later (filing again is harmless)
             answers[i] = TransientError("registry", problem[1])
@@ -105,15 +112,36 @@ async def file_registrations(
     return [a if a is not None else TransientError("registry", "no answer") for a in answers]
 
 
+_Split = tuple[dict[str, RegistrationEntry], list[RegistrationEntry]]
+
+
+class _Splits:
+    """Each certificate's hits split into ours and the others', once per certificate: a
+    batch asks the same seller's certificate for every one of its applications."""
+
+    def __init__(self, factor_uscc: str) -> None:
+        self._factor = factor_uscc
+        self._done: dict[str, _Split] = {}
+
+    def __call__(self, certificate: SearchCertificate) -> _Split:
+        split = self._done.get(certificate.certificate_no)
+        if split is None:
+            split = split_by_filer(certificate.hits, self._factor)
+            self._done[certificate.certificate_no] = split
+        return split
+
+
 def _problem(
     msg: LimitReserved,
-    hits: Sequence[RegistrationEntry],
+    split: _Split,
     services: Services,
     *,
     own: Registration | None,
 ) -> tuple[str, str] | None:
+    mine, others = split
+    own_hit = None if own is None else mine.get(own.registration_no)
     problem = priority_problem(
-        hits,
+        [*others, *([own_hit] if own_hit is not None else [])],
         invoice_numbers=[msg.invoice_key],
         factor_uscc=services.policy.factor.uscc,
         own_registration_no=None if own is None else own.registration_no,

@@ -58,6 +58,9 @@ class Route:
     call_many: BatchCallStep | None = None
     compensate: CompensateStep | None = None
     """Run when a message of this route fails for good (a permanent error)."""
+    max_batch: int | None = None
+    """Most messages per batch (None: the hub's `consumer_batch`); larger for a route whose
+    remote step costs per batch rather than per message."""
 
     def __post_init__(self) -> None:
         if self.call is not None and self.call_many is not None:

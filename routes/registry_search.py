@@ -28,6 +28,7 @@ __all__ = [
     "is_blanket",
     "named_invoices",
     "priority_problem",
+    "split_by_filer",
 ]
 
 CONFLICT = "REGISTRY_CONFLICT"
@@ -142,6 +143,22 @@ def priority_problem(
                 f"{_excerpt(record.property_description)}",
             )
     return None
+
+
+def split_by_filer(
+    records: Sequence[RegistrationEntry], factor_uscc: str
+) -> tuple[dict[str, RegistrationEntry], list[RegistrationEntry]]:
+    """(ours by registration number, everyone else's): a certificate read once for a batch
+    ranks each application against the others' hits and its own registration only."""
+    ours = _fold(factor_uscc).upper()
+    mine: dict[str, RegistrationEntry] = {}
+    others: list[RegistrationEntry] = []
+    for record in records:
+        if _fold(record.assignee.id_number).upper() == ours:
+            mine[record.registration_no] = record
+        else:
+            others.append(record)
+    return mine, others
 
 
 def named_invoices(record: RegistrationEntry, invoice_numbers: Iterable[str]) -> list[str]:
