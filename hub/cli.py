@@ -395,6 +395,52 @@ def facilities_add(
     console.print(f"facility for {terms.seller.uscc}: {terms.limit}")
 
 
+@facilities_app.command("buyer")
+def facilities_buyer(
+    buyer_uscc: Annotated[str, typer.Option("--buyer", help="Buyer (debtor) 统一社会信用代码.")],
+    name: Annotated[str, typer.Option(help="Buyer legal name.")],
+    limit: Annotated[str, typer.Option(help="The most financed against this buyer at once.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency.")] = "CNY",
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Set (or change) a buyer's (debtor's) limit, held together with each seller's facility."""
+    from pydantic import ValidationError
+
+    from canonical import Money, Party, PartyRole
+    from hub.operations import open_buyer_limits
+    from hub.persistence.facilities import BuyerLimitTerms
+
+    try:
+        terms = BuyerLimitTerms(
+            buyer=Party(name=name, uscc=buyer_uscc, role=PartyRole.BUYER),
+            limit=Money(amount=Decimal(limit), currency=currency),
+        )
+    except (ValidationError, InvalidOperation) as error:
+        console.print(f"[red]invalid buyer limit:[/red] {error}")
+        raise typer.Exit(2) from error
+    run(lambda: _with_units(database_url, lambda u: open_buyer_limits(u, [terms])))
+    console.print(f"buyer limit for {terms.buyer.uscc}: {terms.limit}")
+
+
+@facilities_app.command("buyers")
+def facilities_buyers(database_url: DatabaseOpt = None) -> None:
+    """Every buyer (debtor) limit with its use and reservations."""
+    from hub.operations import buyer_limit_rows
+    from hub.persistence.money import from_fen
+
+    rows = run(lambda: _with_units(database_url, buyer_limit_rows))
+    table = Table("buyer", "name", "limit", "used", "reserved")
+    for r in rows:
+        table.add_row(
+            r.buyer_uscc,
+            r.buyer_name,
+            str(from_fen(r.limit_fen, r.currency)),
+            str(from_fen(r.used_fen, r.currency)),
+            str(from_fen(r.reserved_fen, r.currency)),
+        )
+    console.print(table)
+
+
 @facilities_app.command("list")
 def facilities_list(database_url: DatabaseOpt = None) -> None:
     """Every facility with its limit, use and reservations."""

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from canonical import FinancingState
-from hub.persistence.facilities import FacilityTerms
+from hub.persistence.facilities import BuyerLimitTerms, FacilityTerms
 from hub.persistence.messaging import DeadLetter
-from hub.persistence.tables import FacilityRow, RequestRow
+from hub.persistence.tables import BuyerLimitRow, FacilityRow, RequestRow
 from hub.persistence.uow import UnitOfWorkFactory
 
 __all__ = ["StateCounts", "count_states", "list_dead_letters", "open_facilities", "replay"]
@@ -46,6 +46,22 @@ async def open_facilities(units: UnitOfWorkFactory, terms: list[FacilityTerms]) 
         for t in terms:
             await uow.facilities.put(t)
         await uow.commit()
+
+
+async def open_buyer_limits(units: UnitOfWorkFactory, terms: list[BuyerLimitTerms]) -> None:
+    async with units() as uow:
+        for t in terms:
+            await uow.facilities.put_buyer(t)
+        await uow.commit()
+
+
+async def buyer_limit_rows(units: UnitOfWorkFactory) -> list[BuyerLimitRow]:
+    async with units() as uow:
+        return list(
+            (await uow.session.execute(select(BuyerLimitRow).order_by(BuyerLimitRow.buyer_uscc)))
+            .scalars()
+            .all()
+        )
 
 
 @dataclass(frozen=True, slots=True)

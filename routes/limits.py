@@ -1,4 +1,5 @@
-"""Limit check: hold the principal on the seller's facility, atomically."""
+"""Limit check: hold the principal on the seller's facility and the buyer's (debtor's) limit,
+atomically, in one transaction (§3.7)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ _FROM = frozenset({FinancingState.MATCHED})
 async def reserve_limit(
     msg: DocumentsMatched, _: None, uow: UnitOfWork, services: Services
 ) -> Sequence[Message]:
-    """Reserve, or reject with LIMIT_SELLER / NO_FACILITY / BELOW_MIN_TICKET.
+    """Reserve, or reject with LIMIT_SELLER / LIMIT_BUYER / NO_FACILITY / BELOW_MIN_TICKET.
 
-    With partial approval (the policy's default, §2.2) a principal the seller's headroom cannot
-    cover in full is approved reduced to that headroom, as long as it stays at or above the
-    minimum ticket; the reduced amount is what is registered and paid."""
+    With partial approval (the policy's default, §2.2) a principal the headroom cannot cover in
+    full is approved reduced to the least headroom of the two limits, as long as it stays at
+    or above the minimum ticket; the reduced amount is what is registered and paid."""
     policy = services.policy
     if msg.principal.amount < policy.min_ticket:
         return await _reject(uow, msg, "BELOW_MIN_TICKET", f"principal {msg.principal}")
@@ -36,14 +37,20 @@ async def reserve_limit(
         msg.seller.uscc,
         msg.principal,
         at_least=floor if policy.partial_approval else None,
+        buyer_uscc=msg.buyer.uscc,
     )
     if outcome is ReserveOutcome.NO_FACILITY:
         return await _reject(uow, msg, "NO_FACILITY", f"no facility for seller {msg.seller.uscc}")
     if outcome is ReserveOutcome.INSUFFICIENT:
         return await _reject(uow, msg, "LIMIT_SELLER", f"headroom below {msg.principal}")
+    if outcome is ReserveOutcome.INSUFFICIENT_BUYER:
+        detail = f"buyer {msg.buyer.uscc}: headroom below {msg.principal}"
+        return await _reject(uow, msg, "LIMIT_BUYER", detail)
     note = None
-    if held.amount < msg.principal.amount:
+    if outcome is ReserveOutcome.REDUCED_BY_SELLER:
         note = f"approved reduced to {held} by the seller's headroom (LIMIT_SELLER)"
+    elif outcome is ReserveOutcome.REDUCED_BY_BUYER:
+        note = f"approved reduced to {held} by the buyer's headroom (LIMIT_BUYER)"
     await uow.requests.transition(
         msg.request_id, FinancingState.LIMIT_RESERVED, allowed_from=_FROM, note=note
     )

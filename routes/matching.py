@@ -1,5 +1,13 @@
-"""Matching: the invoice against the purchase order that came with it (§3.3, simplified),
-after locking the invoice against double financing (§3.1).
+"""Matching (§3.3): the invoice against the purchase orders that came with it and, when the ERP
+sent them too, the delivery notes (three-way), after locking the invoice against double
+financing (§3.1).
+
+Amounts are matched against the orders. Quantities are matched per item: against the delivery
+notes when the item is on one (invoiced <= delivered x (1 + quantity tolerance)), else against
+the orders (no delivery note came, or none names the item: a service, say). An invoice billing
+more than was delivered is, by the policy's `partial_match_mode`, financed only for what was
+delivered (`delivered_only`, the §6.0 default), or a MATCH_QTY mismatch (`reject`;
+`manual_review` always waits for an operator).
 
 A mismatch (amount, quantity, no order) waits in MATCH_REVIEW for an operator (`factorhub
 review`), or is rejected at once when the policy says `match_exceptions: reject`. A void or
@@ -9,11 +17,12 @@ red-flushed invoice, or one the tax platform refuses, is always rejected.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from decimal import ROUND_DOWN, Decimal
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
 
 from canonical import (
-    FEN,
     DocumentsMatched,
     FinancingRejected,
     FinancingRequest,
@@ -23,43 +32,149 @@ from canonical import (
     Message,
 )
 from canonical.verification import InvoiceVerification
-from routes.policy import FlowPolicy
+from routes.policy import FlowPolicy, MatchingPolicy
 from routes.ports import UnitOfWork
+from routes.quote.arithmetic import fen_down
+from routes.quote.matching import match_receivable
+from routes.quote.models import MatchIn
 from routes.registry import Services
 from routes.verification import verification_problem
 
-__all__ = ["match_documents", "match_problem"]
+__all__ = ["Match", "match_documents", "match_problem", "match_request"]
 
 _FROM = frozenset({FinancingState.SUBMITTED})
 _REVIEWABLE = frozenset({"NO_ORDER", "MATCH_AMOUNT", "MATCH_QTY"})
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """What matching found: a problem as (code, detail), or the face to finance.
+
+    `eligible_face` is None when the whole invoice total counts; else the delivered-only face,
+    with `note` saying so. `shortfall` marks a problem that is a delivery shortfall (the policy's
+    `partial_match_mode` is `reject` or `manual_review`)."""
+
+    problem: tuple[str, str] | None = None
+    eligible_face: Decimal | None = None
+    note: str | None = None
+    shortfall: bool = False
+
+
+_MATCHED = Match()
 
 
 def match_problem(request: FinancingRequest, policy: FlowPolicy) -> tuple[str, str] | None:
-    """The first reason the invoice does not match its order, as (code, detail), or None."""
+    """The first reason the invoice does not match its documents, as (code, detail), or None."""
+    return match_request(request, policy).problem
+
+
+def match_request(request: FinancingRequest, policy: FlowPolicy) -> Match:
+    """Match the invoice against its orders and delivery notes (§3.3)."""
     invoice = request.invoice
     if invoice.status is InvoiceStatus.VOID:
-        return "INVOICE_VOID", "the invoice is void (作废)"
+        return Match(("INVOICE_VOID", "the invoice is void (作废)"))
     if invoice.status is InvoiceStatus.RED_FLUSHED or invoice.total.is_negative():
-        return "INVOICE_RED_FLUSHED", "the invoice is red-flushed (红冲)"
+        return Match(("INVOICE_RED_FLUSHED", "the invoice is red-flushed (红冲)"))
     if not request.orders:
-        return "NO_ORDER", "no purchase order came with the invoice"
+        return Match(("NO_ORDER", "no purchase order came with the invoice"))
     ordered = sum((o.total.amount for o in request.orders), Decimal(0))
     gap = abs(invoice.total.amount - ordered)
     allowed = max(ordered * policy.amount_tolerance_pct, policy.amount_tolerance_abs)
     if gap > allowed:
-        return "MATCH_AMOUNT", f"invoice total {invoice.total.amount} vs orders {ordered}"
+        return Match(("MATCH_AMOUNT", f"invoice total {invoice.total.amount} vs orders {ordered}"))
+    if request.deliveries:
+        return _match_deliveries(request, policy, ordered)
+    return _match_ordered_quantities(request, policy)
+
+
+def _match_ordered_quantities(
+    request: FinancingRequest, policy: FlowPolicy, skip: Container[str] = ()
+) -> Match:
+    """Per item (but those in `skip`): invoiced quantity <= ordered x (1 + tolerance)."""
     ordered_qty: dict[str, Decimal] = defaultdict(Decimal)
     for order in request.orders:
         for line in order.lines:
             ordered_qty[line.item_code] += line.quantity
     invoiced_qty: dict[str, Decimal] = defaultdict(Decimal)
-    for line in invoice.lines:
+    for line in request.invoice.lines:
         invoiced_qty[line.item_code] += line.quantity
     for item, qty in sorted(invoiced_qty.items()):
+        if item in skip:
+            continue
         cap = ordered_qty.get(item, Decimal(0)) * (1 + policy.quantity_tolerance_pct)
         if qty > cap:
-            return "MATCH_QTY", f"item {item or '?'}: invoiced {qty} > ordered {ordered_qty[item]}"
-    return None
+            detail = f"item {item or '?'}: invoiced {qty} > ordered {ordered_qty[item]}"
+            return Match(("MATCH_QTY", detail))
+    return _MATCHED
+
+
+@lru_cache(maxsize=16)
+def _tolerances(quantity_tolerance_pct: Decimal) -> MatchingPolicy:
+    """The quote calculator's matching policy with the flow's quantity tolerance (its invoice
+    vs delivered rule is the one applied here; no order is given to it, so nothing else is)."""
+    return MatchingPolicy(quantity_tolerance_pct=quantity_tolerance_pct)
+
+
+def _match_deliveries(request: FinancingRequest, policy: FlowPolicy, ordered: Decimal) -> Match:
+    """Per item a delivery note names: invoiced quantity <= delivered x (1 + tolerance); when it
+    is over, either a MATCH_QTY problem or (delivered only) the face of what was delivered: per
+    item, delivered quantity x the invoiced unit price incl. tax, never more than was invoiced
+    for the item, summed and rounded down to the fen; never more than the invoice total or the
+    orders. An item no delivery note names (a service: only goods are shipped) is matched
+    against the orders, as without delivery notes, and counts in full."""
+    delivered: dict[str, Decimal] = defaultdict(Decimal)
+    for delivery in request.deliveries:
+        for line in delivery.lines:
+            delivered[line.item_code] += line.quantity
+    unshipped = _match_ordered_quantities(request, policy, skip=delivered)
+    if unshipped.problem is not None:
+        return unshipped
+    invoiced: dict[str, Decimal] = defaultdict(Decimal)
+    value: dict[str, Decimal] = defaultdict(Decimal)  # incl. tax
+    for line in request.invoice.lines:
+        invoiced[line.item_code] += line.quantity
+        value[line.item_code] += line.amount + line.tax
+    rules = _tolerances(policy.quantity_tolerance_pct)
+    over: list[str] = []
+    for item, qty in invoiced.items():
+        if qty <= 0 or item not in delivered:
+            continue
+        got = max(delivered[item], _ZERO)
+        check = MatchIn.model_construct(
+            invoiced_quantity=qty, delivered_quantity=got, unit_price=value[item] / qty
+        )
+        if "MATCH_QTY" in match_receivable(check, value[item], rules).exceptions:
+            over.append(item)
+    if not over:
+        return _MATCHED
+    first = min(over)
+    detail = f"item {first or '?'}: invoiced {invoiced[first]} > delivered {delivered[first]}"
+    if policy.partial_match_mode != "delivered_only":
+        return Match(("MATCH_QTY", detail), shortfall=True)
+    face = sum(
+        (
+            _delivered_value(qty, delivered[item], value[item])
+            if item in delivered
+            else value[item]
+            for item, qty in invoiced.items()
+        ),
+        _ZERO,
+    )
+    total = request.invoice.total.amount
+    face = min(fen_down(face), total, ordered)
+    if face <= 0:
+        return Match(("MATCH_QTY", f"{detail}: nothing invoiced was delivered"), shortfall=True)
+    note = f"delivered only: eligible face {face} of invoice total {total} ({detail})"
+    return Match(eligible_face=face, note=note)
+
+
+def _delivered_value(invoiced: Decimal, delivered: Decimal, value: Decimal) -> Decimal:
+    """What was delivered of one item, at its invoiced unit price incl. tax (value / invoiced),
+    never more than its invoiced value; multiplied before dividing, so exact when it can be."""
+    if invoiced <= 0 or delivered >= invoiced:  # nothing to deliver (a discount), or all of it
+        return value
+    return value * max(delivered, _ZERO) / invoiced
 
 
 async def match_documents(
@@ -69,7 +184,8 @@ async def match_documents(
     services: Services,
 ) -> Sequence[Message]:
     """Lock the invoice, check what the tax platform said of it (when it was asked), match,
-    then compute the principal (advance rate x invoice total, rounded down)."""
+    then compute the principal (advance rate x the invoice total, or the delivered-only face,
+    rounded down to the fen)."""
     request = msg.request
     owner = await uow.invoice_locks.claim(request.invoice.key, msg.request_id)
     if owner != msg.request_id:  # §3.1: the invoice already backs another application
@@ -89,12 +205,15 @@ async def match_documents(
                 step="matching",
             )
         ]
-    problem = match_problem(request, services.policy)
+    policy = services.policy
+    match = match_request(request, policy)
+    problem = match.problem
     if verification is not None:
         problem = verification_problem(verification) or problem
     if problem is not None:
         code, detail = problem
-        if code in _REVIEWABLE and services.policy.match_exceptions == "review":
+        manual = match.shortfall and policy.partial_match_mode == "manual_review"
+        if code in _REVIEWABLE and (policy.match_exceptions == "review" or manual):
             await uow.requests.transition(
                 msg.request_id,
                 FinancingState.MATCH_REVIEW,
@@ -111,16 +230,18 @@ async def match_documents(
                 request_id=msg.request_id, reason=code, detail=detail, step="matching"
             )
         ]
-    principal = (request.invoice.total * services.policy.advance_rate).amount.quantize(
-        FEN, ROUND_DOWN
+    total = request.invoice.total
+    face = total.amount if match.eligible_face is None else match.eligible_face
+    principal = fen_down(face * policy.advance_rate)
+    await uow.requests.transition(
+        msg.request_id, FinancingState.MATCHED, allowed_from=_FROM, note=match.note
     )
-    await uow.requests.transition(msg.request_id, FinancingState.MATCHED, allowed_from=_FROM)
     return [
         DocumentsMatched(
             request_id=msg.request_id,
             seller=request.seller,
             buyer=request.buyer,
             invoice_key=request.invoice.key,
-            principal=request.invoice.total.model_copy(update={"amount": principal}),
+            principal=total.model_copy(update={"amount": principal}),
         )
     ]

@@ -258,6 +258,10 @@ class FlowPolicy:
     """A principal the headroom cannot cover is approved reduced (else rejected)."""
     match_exceptions: Literal["review", "reject"] = "review"
     """A mismatch waits in MATCH_REVIEW for an operator, or is rejected at once."""
+    partial_match_mode: Literal["delivered_only", "reject", "manual_review"] = "delivered_only"
+    """An invoice billing more than its delivery notes show (§3.3): `delivered_only` finances
+    what was delivered; `reject` and `manual_review` make it a MATCH_QTY mismatch (which then
+    waits for an operator or is rejected, as `match_exceptions` says)."""
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
@@ -279,6 +283,7 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         min_ticket=policy.min_ticket,
         partial_approval=policy.partial_approval,
         match_exceptions=policy.match_exceptions,
+        partial_match_mode=policy.matching.partial_match_mode,
         disbursement_channel=policy.disbursement_channel,
         terms=policy,
     )

@@ -77,8 +77,24 @@ class ReserveOutcome(StrEnum):
     """Result of asking a facility for headroom."""
 
     RESERVED = "RESERVED"
+    REDUCED_BY_SELLER = "REDUCED_BY_SELLER"
+    """Partial approval: all the seller facility's headroom, less than was asked."""
+    REDUCED_BY_BUYER = "REDUCED_BY_BUYER"
+    """Partial approval: all the buyer (debtor) limit's headroom, less than was asked."""
     NO_FACILITY = "NO_FACILITY"
     INSUFFICIENT = "INSUFFICIENT"
+    """The seller's facility is short (below the floor asked for)."""
+    INSUFFICIENT_BUYER = "INSUFFICIENT_BUYER"
+    """The buyer's (debtor's) limit is short (below the floor asked for)."""
+
+    @property
+    def held(self) -> bool:
+        return self in _HOLDING
+
+
+_HOLDING = frozenset(
+    {ReserveOutcome.RESERVED, ReserveOutcome.REDUCED_BY_SELLER, ReserveOutcome.REDUCED_BY_BUYER}
+)
 
 
 class RequestRepository(Protocol):
@@ -109,11 +125,18 @@ class FacilityRepository(Protocol):
     async def get(self, seller_uscc: str) -> Facility | None: ...
 
     async def reserve(
-        self, request_id: str, seller_uscc: str, amount: Money, *, at_least: Money | None = None
+        self,
+        request_id: str,
+        seller_uscc: str,
+        amount: Money,
+        *,
+        at_least: Money | None = None,
+        buyer_uscc: str | None = None,
     ) -> tuple[ReserveOutcome, Money]:
-        """Atomically hold `amount` of headroom, or (with `at_least`) all the headroom left when
-        that is less but not below `at_least`; returns the outcome and what is held. Asking
-        again for the same request changes nothing and answers what it holds."""
+        """Atomically hold `amount` on the seller's facility and, when the buyer (debtor) has a
+        limit, on that limit too; or (with `at_least`) all the headroom left when that is less
+        but not below `at_least`. Returns the outcome and what is held. Asking again for the
+        same request changes nothing and answers what it holds."""
 
     async def consume(self, request_id: str, amount: Money) -> None:
         """Turn the reservation into use, trued up to the amount actually paid."""
@@ -121,8 +144,11 @@ class FacilityRepository(Protocol):
     async def release(self, request_id: str) -> None:
         """Give back what is held for the request (no-op when nothing is)."""
 
-    async def restore(self, seller_uscc: str, amount: Money) -> None:
-        """Give repaid principal back to a revolving facility (used goes down, never below 0)."""
+    async def restore(
+        self, seller_uscc: str, amount: Money, *, buyer_uscc: str | None = None
+    ) -> None:
+        """Give repaid principal back to a revolving facility and the buyer's limit (used goes
+        down, never below 0)."""
 
 
 class RegistrationRepository(Protocol):

@@ -233,7 +233,9 @@ async def _give_back(loan: LoanRecord, now: Standing, uow: UnitOfWork) -> Money:
         return _money(released, loan)
     more = now.repaid_principal - released
     if more > 0:
-        await uow.facilities.restore(loan.seller_uscc, _money(more, loan))
+        await uow.facilities.restore(
+            loan.seller_uscc, _money(more, loan), buyer_uscc=loan.buyer_uscc
+        )
         released += more
     return _money(released, loan)
 

@@ -48,3 +48,27 @@ def test_the_daily_job_refuses_a_day_that_is_not_a_date(tmp_path):
     result = runner.invoke(app, ["jobs", "daily", "--as-of", "2026-02-30", *_db(tmp_path)])
     assert result.exit_code == 2
     assert "--as-of" in result.output
+
+
+def test_a_buyer_limit_is_set_and_listed(tmp_path):
+    args = ["--buyer", "913101156607431925", "--name", "上海申联汽车零部件有限公司"]
+    result = runner.invoke(
+        app, ["facilities", "buyer", *args, "--limit", "5000000.00", *_db(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["facilities", "buyers", *_db(tmp_path)], env={"COLUMNS": "200"})
+    assert "913101156607431925" in listed.output
+    assert "5000000.00 CNY" in listed.output
+
+
+def test_a_buyer_limit_with_a_bad_uscc_is_refused_with_exit_2(tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            *("facilities", "buyer", "--buyer", "91310115660743192X"),
+            *("--name", "x", "--limit", "1.00"),
+            *_db(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "uscc" in result.output

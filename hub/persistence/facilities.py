@@ -1,8 +1,10 @@
-"""Seller facilities and limit reservations, exact in fen.
+"""Seller facilities, buyer (debtor) limits and limit reservations, exact in fen.
 
-A unit of work reads each facility it touches once, under the row lock on PostgreSQL (SQLite
-has a single writer), so no interleaving of concurrent consumers can over-reserve; the figures
-are written back at flush.
+A unit of work reads each facility and buyer limit it touches once, under the row lock on
+PostgreSQL (SQLite has a single writer), sellers before buyers and each in USCC order, so no
+interleaving of concurrent consumers can over-reserve or deadlock; the figures are written
+back at flush. A reservation holds the same amount on the seller's facility and, when the
+buyer has a limit, on the buyer's: both move together on consume, release and repayment.
 """
 
 from __future__ import annotations
@@ -20,12 +22,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from canonical import BankAccount, Money, Party, PartyRole, ReservationState
 from hub.persistence.money import from_fen, to_fen
 from hub.persistence.sql import execute_many
-from hub.persistence.tables import FacilityRow, ReservationRow, table_of
+from hub.persistence.tables import BuyerLimitRow, FacilityRow, ReservationRow, table_of
 from routes.ports import Clock, Facility, ReserveOutcome
 
-__all__ = ["FacilityTerms", "SqlFacilityRepository"]
+__all__ = ["BuyerLimitTerms", "FacilityTerms", "SqlFacilityRepository"]
 
 _facilities = table_of(FacilityRow)
+_buyers = table_of(BuyerLimitRow)
+_GET_BUYERS = (
+    select(_buyers)
+    .where(_buyers.c.buyer_uscc.in_(bindparam("b_buyers", expanding=True)))
+    .order_by(_buyers.c.buyer_uscc)
+)
+_SET_BUYER_FIGURES = (
+    update(_buyers)
+    .where(_buyers.c.buyer_uscc == bindparam("b_buyer"))
+    .values(
+        used_fen=bindparam("used_fen"),
+        reserved_fen=bindparam("reserved_fen"),
+        version=_buyers.c.version + 1,
+    )
+)
 _reservations = table_of(ReservationRow)
 
 _GET_FACILITIES = select(_facilities).where(
@@ -43,6 +60,7 @@ _SET_FIGURES = (
 _GET_RESERVATIONS = select(
     _reservations.c.request_id,
     _reservations.c.seller_uscc,
+    _reservations.c.buyer_uscc,
     _reservations.c.amount_fen,
     _reservations.c.state,
 ).where(_reservations.c.request_id.in_(bindparam("b_requests", expanding=True)))
@@ -61,6 +79,29 @@ class FacilityTerms:
     seller: Party
     limit: Money
     account: BankAccount
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerLimitTerms:
+    """What an operator sets for a buyer (debtor): the most financed against it at once."""
+
+    buyer: Party
+    limit: Money
+
+
+@dataclass(slots=True)
+class _Figures:
+    """A buyer limit as this unit of work sees it."""
+
+    currency: str
+    limit_fen: int
+    used_fen: int
+    reserved_fen: int
+    dirty: bool = False
+
+    @property
+    def headroom(self) -> int:
+        return self.limit_fen - self.used_fen - self.reserved_fen
 
 
 @dataclass(slots=True)
@@ -83,6 +124,7 @@ class _Held:
     seller_uscc: str
     amount_fen: int
     state: str
+    buyer_uscc: str | None = None
     new: bool = False
     dirty: bool = False
 
@@ -103,8 +145,10 @@ class SqlFacilityRepository:
         self._lines: dict[str, _Line | None] = {}
         self._peeked: dict[str, _Line | None] = {}
         self._held: dict[str, _Held | None] = {}
+        self._buyers: dict[str, _Figures | None] = {}
         self._expected: set[str] = set()
         self._expected_sellers: set[str] = set()
+        self._expected_buyers: set[str] = set()
 
     async def put(self, terms: FacilityTerms) -> None:
         """Open a facility, or change its limit and account (used and reserved are kept)."""
@@ -132,12 +176,46 @@ class SqlFacilityRepository:
             stmt.on_conflict_do_update(index_elements=["seller_uscc"], set_=changed)
         )
 
-    def expect(self, request_ids: Iterable[str], sellers: Iterable[str] = ()) -> None:
+    async def put_buyer(self, terms: BuyerLimitTerms) -> None:
+        """Set a buyer's limit (used and reserved are kept)."""
+        values = {
+            "buyer_uscc": terms.buyer.uscc,
+            "buyer_name": terms.buyer.name,
+            "currency": terms.limit.currency,
+            "limit_fen": to_fen(terms.limit),
+            "used_fen": 0,
+            "reserved_fen": 0,
+            "version": 1,
+        }
+        dialect = self._session.get_bind().dialect.name
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(BuyerLimitRow).values(
+            values
+        )
+        changed = {k: stmt.excluded[k] for k in ("buyer_name", "currency", "limit_fen")}
+        await self._session.execute(
+            stmt.on_conflict_do_update(index_elements=["buyer_uscc"], set_=changed)
+        )
+
+    async def buyer_limit(self, buyer_uscc: str) -> tuple[Money, Money, Money] | None:
+        """(limit, used, reserved) of a buyer's limit, or None when the buyer has none."""
+        figures = await self._buyer(buyer_uscc)
+        if figures is None:
+            return None
+        return (
+            from_fen(figures.limit_fen, figures.currency),
+            from_fen(figures.used_fen, figures.currency),
+            from_fen(figures.reserved_fen, figures.currency),
+        )
+
+    def expect(
+        self, request_ids: Iterable[str], sellers: Iterable[str] = (), buyers: Iterable[str] = ()
+    ) -> None:
         """The requests this unit of work will handle and their sellers: their reservations
         load together, and the sellers' facilities are locked together, in USCC order, the
         first time one is changed (so concurrent units of work cannot deadlock on them)."""
         self._expected.update(request_ids)
         self._expected_sellers.update(sellers)
+        self._expected_buyers.update(buyers)
 
     async def get(self, seller_uscc: str) -> Facility | None:
         """The facility as it stands (read without a lock unless this unit already holds it)."""
@@ -153,7 +231,13 @@ class SqlFacilityRepository:
         )
 
     async def reserve(
-        self, request_id: str, seller_uscc: str, amount: Money, *, at_least: Money | None = None
+        self,
+        request_id: str,
+        seller_uscc: str,
+        amount: Money,
+        *,
+        at_least: Money | None = None,
+        buyer_uscc: str | None = None,
     ) -> tuple[ReserveOutcome, Money]:
         nothing = amount.model_copy(update={"amount": Decimal("0.00")})
         held = await self._reservation(request_id)
@@ -162,20 +246,42 @@ class SqlFacilityRepository:
         line = await self._line(seller_uscc)
         if line is None:
             return ReserveOutcome.NO_FACILITY, nothing
-        fen = to_fen(amount)
-        headroom = line.limit_fen - line.used_fen - line.reserved_fen
+        buyer = None if buyer_uscc is None else await self._buyer(buyer_uscc)
         if line.currency != amount.currency:
             return ReserveOutcome.INSUFFICIENT, nothing
-        if headroom < fen:
-            if at_least is None or headroom < to_fen(at_least) or headroom <= 0:
-                return ReserveOutcome.INSUFFICIENT, nothing
-            fen = headroom  # partial approval: all that is left
+        if buyer is not None and buyer.currency != amount.currency:
+            return ReserveOutcome.INSUFFICIENT_BUYER, nothing
+        fen = to_fen(amount)
+        floor = fen if at_least is None else max(min(to_fen(at_least), fen), 1)
+        seller_room = line.limit_fen - line.used_fen - line.reserved_fen
+        buyer_room = seller_room if buyer is None else buyer.headroom
+        outcome = ReserveOutcome.RESERVED
+        if seller_room < fen or buyer_room < fen:
+            by_buyer = buyer_room < seller_room
+            room = min(seller_room, buyer_room)
+            if room < floor:
+                short = (
+                    ReserveOutcome.INSUFFICIENT_BUYER if by_buyer else ReserveOutcome.INSUFFICIENT
+                )
+                return short, nothing
+            fen = room  # partial approval: all that is left
+            outcome = (
+                ReserveOutcome.REDUCED_BY_BUYER if by_buyer else ReserveOutcome.REDUCED_BY_SELLER
+            )
         line.reserved_fen += fen
         line.dirty = True
+        if buyer is not None:
+            buyer.reserved_fen += fen
+            buyer.dirty = True
         self._held[request_id] = _Held(
-            seller_uscc, fen, ReservationState.RESERVED.value, new=True, dirty=True
+            seller_uscc,
+            fen,
+            ReservationState.RESERVED.value,
+            buyer_uscc=buyer_uscc if buyer is not None else None,
+            new=True,
+            dirty=True,
         )
-        return ReserveOutcome.RESERVED, from_fen(fen, amount.currency)
+        return outcome, from_fen(fen, amount.currency)
 
     async def consume(self, request_id: str, amount: Money) -> None:
         await self._settle(request_id, ReservationState.CONSUMED, to_fen(amount))
@@ -183,12 +289,18 @@ class SqlFacilityRepository:
     async def release(self, request_id: str) -> None:
         await self._settle(request_id, ReservationState.RELEASED, 0)
 
-    async def restore(self, seller_uscc: str, amount: Money) -> None:
+    async def restore(
+        self, seller_uscc: str, amount: Money, *, buyer_uscc: str | None = None
+    ) -> None:
+        fen = to_fen(amount)
         line = await self._line(seller_uscc)
-        if line is None:  # closed since; nothing to give back to
-            return
-        line.used_fen -= min(to_fen(amount), line.used_fen)
-        line.dirty = True
+        if line is not None:  # None: closed since; nothing to give back to
+            line.used_fen -= min(fen, line.used_fen)
+            line.dirty = True
+        buyer = None if buyer_uscc is None else await self._buyer(buyer_uscc)
+        if buyer is not None:
+            buyer.used_fen -= min(fen, buyer.used_fen)
+            buyer.dirty = True
 
     async def flush(self) -> None:
         """Write back the facilities and reservations this unit of work changed."""
@@ -208,6 +320,18 @@ class SqlFacilityRepository:
             )
             for _, line in lines:
                 line.dirty = False
+        buyers = [(uscc, b) for uscc, b in self._buyers.items() if b and b.dirty]
+        if buyers:
+            await execute_many(
+                self._session,
+                _SET_BUYER_FIGURES,
+                [
+                    {"b_buyer": uscc, "used_fen": b.used_fen, "reserved_fen": b.reserved_fen}
+                    for uscc, b in buyers
+                ],
+            )
+            for _, b in buyers:
+                b.dirty = False
         now = self._clock()
         new = [(r, h) for r, h in self._held.items() if h and h.dirty and h.new]
         changed = [(r, h) for r, h in self._held.items() if h and h.dirty and not h.new]
@@ -219,6 +343,7 @@ class SqlFacilityRepository:
                     {
                         "request_id": request_id,
                         "seller_uscc": held.seller_uscc,
+                        "buyer_uscc": held.buyer_uscc,
                         "amount_fen": held.amount_fen,
                         "state": held.state,
                         "updated_at": now,
@@ -243,6 +368,7 @@ class SqlFacilityRepository:
         self._lines.clear()
         self._peeked.clear()
         self._held.clear()
+        self._buyers.clear()
 
     async def _settle(self, request_id: str, outcome: ReservationState, used_fen: int) -> None:
         """Take the reservation off the facility, adding `used_fen` to what is used."""
@@ -254,6 +380,11 @@ class SqlFacilityRepository:
             line.reserved_fen -= held.amount_fen
             line.used_fen += used_fen
             line.dirty = True
+        buyer = None if held.buyer_uscc is None else await self._buyer(held.buyer_uscc)
+        if buyer is not None:
+            buyer.reserved_fen -= held.amount_fen
+            buyer.used_fen += used_fen
+            buyer.dirty = True
         held.state = outcome.value
         held.dirty = True
 
@@ -273,6 +404,23 @@ class SqlFacilityRepository:
                 self._lines[seller] = found.get(seller)
         return self._lines[seller_uscc]
 
+    async def _buyer(self, buyer_uscc: str) -> _Figures | None:
+        """The buyer's limit, locked for this unit of work (with every expected buyer's, in
+        USCC order; sellers are always locked first, so lock order is the same everywhere)."""
+        if buyer_uscc not in self._buyers:
+            wanted = sorted((self._expected_buyers | {buyer_uscc}) - self._buyers.keys())
+            self._expected_buyers.clear()
+            query = _GET_BUYERS.with_for_update() if self._lock_rows else _GET_BUYERS
+            found = {
+                row.buyer_uscc: _Figures(
+                    row.currency, row.limit_fen, row.used_fen, row.reserved_fen
+                )
+                for row in await self._session.execute(query, {"b_buyers": wanted})
+            }
+            for buyer in wanted:
+                self._buyers[buyer] = found.get(buyer)
+        return self._buyers[buyer_uscc]
+
     async def _peek(self, seller_uscc: str) -> _Line | None:
         """The facility read without a lock, once per unit of work (with every expected
         seller's: a batch asks for the same few sellers many times)."""
@@ -291,7 +439,9 @@ class SqlFacilityRepository:
             wanted = sorted((self._expected | {request_id}) - self._held.keys())
             self._expected.clear()
             found = {
-                row.request_id: _Held(row.seller_uscc, row.amount_fen, row.state)
+                row.request_id: _Held(
+                    row.seller_uscc, row.amount_fen, row.state, buyer_uscc=row.buyer_uscc
+                )
                 for row in await self._session.execute(_GET_RESERVATIONS, {"b_requests": wanted})
             }
             for wanted_id in wanted:

@@ -27,7 +27,13 @@ __all__ = ["Cause", "HistoryEntry", "SqlRequestRepository"]
 
 _requests = table_of(RequestRow)
 _PRELOAD = (
-    select(_requests.c.id, _requests.c.state, _requests.c.reason, _requests.c.seller_uscc)
+    select(
+        _requests.c.id,
+        _requests.c.state,
+        _requests.c.reason,
+        _requests.c.seller_uscc,
+        _requests.c.buyer_uscc,
+    )
     .where(_requests.c.id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_requests.c.id)
 )
@@ -123,18 +129,20 @@ class SqlRequestRepository:
             reason=current[1],
         )
 
-    async def preload(self, request_ids: Iterable[str]) -> set[str]:
+    async def preload(self, request_ids: Iterable[str]) -> tuple[set[str], set[str]]:
         """Read (and on PostgreSQL lock, in id order) the states of a batch's requests in one
-        query; returns the sellers (USCC) of the requests it read."""
+        query; returns the sellers and the buyers (USCC) of the requests it read."""
         ids = sorted(set(request_ids) - self._states.keys())
         if not ids:
-            return set()
+            return set(), set()
         query = _PRELOAD_LOCKED if self._lock_rows else _PRELOAD
         sellers: set[str] = set()
+        buyers: set[str] = set()
         for row in await self._session.execute(query, {"b_ids": ids}):
             self._states[row.id] = (FinancingState(row.state), row.reason)
             sellers.add(row.seller_uscc)
-        return sellers
+            buyers.add(row.buyer_uscc)
+        return sellers, buyers
 
     async def state_of(self, request_id: str) -> tuple[FinancingState, str | None] | None:
         if request_id not in self._states:

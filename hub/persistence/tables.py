@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
+    "BuyerLimitRow",
     "DeadLetterRow",
     "DisbursementRow",
     "DocumentRow",
@@ -173,6 +174,21 @@ class FacilityRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class BuyerLimitRow(Base):
+    """A buyer's (debtor's) limit: what may be financed against receivables on that buyer,
+    across every seller (§3.7). A buyer without a row is not limited here."""
+
+    __tablename__ = "buyer_limits"
+
+    buyer_uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    buyer_name: Mapped[str] = mapped_column(String(140))
+    currency: Mapped[str] = mapped_column(String(3))
+    limit_fen: Mapped[int] = mapped_column(BigInteger)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class ReservationRow(Base):
     """Headroom held on a facility for one request."""
 
@@ -180,6 +196,8 @@ class ReservationRow(Base):
 
     request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     seller_uscc: Mapped[str] = mapped_column(String(18))
+    buyer_uscc: Mapped[str | None] = mapped_column(String(18))
+    """Set when the same amount is held on that buyer's limit too."""
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(_TS)

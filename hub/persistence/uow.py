@@ -86,9 +86,9 @@ class SqlUnitOfWork:
         """Name the requests this unit of work will handle, so each repository reads what it
         needs of them in one query (the request states at once, the rest on first use)."""
         ids = list(request_ids)
-        sellers = await self.requests.preload(ids)
+        sellers, buyers = await self.requests.preload(ids)
         self.invoice_locks.expect(ids)
-        self.facilities.expect(ids, sellers)
+        self.facilities.expect(ids, sellers, buyers)
         self.disbursements.expect(ids)
 
     async def flush(self) -> None:

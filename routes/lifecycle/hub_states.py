@@ -75,7 +75,7 @@ HUB_MOVES: tuple[HubMove, ...] = (
         F.MATCHED,
         F.REJECTED,
         (V.RESERVE_FAILED,),
-        "routes/limits.py: BELOW_MIN_TICKET, NO_FACILITY, LIMIT_SELLER",
+        "routes/limits.py: BELOW_MIN_TICKET, NO_FACILITY, LIMIT_SELLER, LIMIT_BUYER",
     ),
     HubMove(
         F.LIMIT_RESERVED,

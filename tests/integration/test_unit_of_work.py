@@ -120,7 +120,7 @@ async def test_a_short_headroom_is_reserved_whole_down_to_the_floor_asked_for(un
         floor = Money.of("10000.00")
         assert await uow.facilities.reserve(
             "B", SELLER.uscc, Money.of("30000.00"), at_least=floor
-        ) == (ReserveOutcome.RESERVED, Money.of("10000.00"))  # all that was left
+        ) == (ReserveOutcome.REDUCED_BY_SELLER, Money.of("10000.00"))  # all that was left
         assert (
             await uow.facilities.reserve("C", SELLER.uscc, Money.of("30000.00"), at_least=floor)
         )[0] is ReserveOutcome.INSUFFICIENT  # nothing left
