@@ -2,7 +2,9 @@
 
 `CreditReportSummary` is what the hub keeps of a PBOC 企业信用报告 (second generation: report
 header, identity, 信息概要); `EnterpriseProfile` is the 工商 basic information that 企查查 and
-天眼查 return. Both keep provenance; neither carries the vendor's raw answer.
+天眼查 return; `CourtRecords` one page of an enterprise's 失信被执行人 or 被执行人 records. All keep
+provenance; none carries the vendor's raw answer. `CreditStanding` is what the flow asks a credit
+bureau before financing against an enterprise (factoring-domain §3.6, §3.8).
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from canonical.money import Money
 from canonical.parties import USCC
 
 __all__ = [
+    "CourtRecord",
+    "CourtRecordKind",
+    "CourtRecords",
     "CreditReportSummary",
+    "CreditStanding",
     "EnterpriseProfile",
     "EnterpriseStatus",
     "FiveTierBalances",
@@ -201,3 +207,61 @@ class CreditReportSummary(BaseModel):
     def has_bad_debt(self) -> bool:
         """Any 不良 balance, or debts already being recovered from the subject."""
         return self.five_tier.non_performing.amount > 0 or self.recovered_balance.amount > 0
+
+
+class CourtRecordKind(StrEnum):
+    """Which list of the 中国执行信息公开网 a court record comes from."""
+
+    DISHONEST = "dishonest"
+    """失信被执行人 (the 失信 blacklist: able to perform, refused to)."""
+    EXECUTED = "executed"
+    """被执行人 (an enforcement case is open against the enterprise)."""
+
+
+class CourtRecord(BaseModel):
+    """One 失信被执行人 or 被执行人 record (formats-outbound §4.3 "Hub mapping": RiskItem)."""
+
+    model_config = _FROZEN
+
+    kind: CourtRecordKind
+    case_no: str = Field(min_length=1, max_length=100)
+    """案号, e.g. (2026)沪0115执1234号."""
+    court: str = Field(default="", max_length=200)
+    amount: Money | None = None
+    """执行标的 (被执行人) or the part not performed (失信), when the source gives it."""
+    registered_on: date | None = None
+    """立案日期."""
+    performance: str = Field(default="", max_length=100)
+    """履行情况 (失信 only), e.g. 全部未履行."""
+
+
+class CourtRecords(BaseModel):
+    """One enterprise's records of one kind as a bureau lists them: the total it reports and
+    the records of the page it sent (possibly fewer than the total)."""
+
+    model_config = _FROZEN
+
+    kind: CourtRecordKind
+    total: int = Field(ge=0)
+    records: tuple[CourtRecord, ...] = ()
+    provenance: Provenance
+
+
+class CreditStanding(BaseModel):
+    """What a credit bureau says of one enterprise when the flow asks: its 登记状态 and whether
+    it is a 失信被执行人 (and, when asked, a 被执行人)."""
+
+    model_config = _FROZEN
+
+    uscc: USCC
+    profile: EnterpriseProfile | None
+    """Its 工商 basic information; None: the bureau knows no enterprise with this USCC."""
+    dishonest: CourtRecords
+    executed: CourtRecords | None = None
+    """None: not asked."""
+    checked_at: AwareDatetime
+
+    @property
+    def status(self) -> EnterpriseStatus | None:
+        """The 登记状态, or None when the bureau does not know the enterprise."""
+        return None if self.profile is None else self.profile.status

@@ -133,6 +133,7 @@ class DisbursementInstruction(BaseModel):
     payment file of many, the file's MsgId is derived from its instructions' ids instead; the
     bank's never-twice guarantee rests on the EndToEndId (`id`) either way."""
     amount: Money
+    """What the bank pays: the principal less the charges deducted up front."""
     debtor: Party
     debtor_account: BankAccount
     creditor: Party
@@ -140,6 +141,14 @@ class DisbursementInstruction(BaseModel):
     execution_date: date
     remittance: str = Field(default="", max_length=140)
     created_at: datetime
+    principal: Money | None = None
+    """The financing's principal (None: the amount, nothing deducted)."""
+    eligible_base: Money | None = None
+    """The receivable face the fee is charged on."""
+    fee: Money | None = None
+    """The factoring fee deducted from the payment (§6.0: fee_timing upfront)."""
+    upfront_interest: Money | None = None
+    """Interest to maturity deducted from the payment (discount method)."""
 
 
 class PaymentStatus(StrEnum):
@@ -162,3 +171,7 @@ class PaymentResult(BaseModel):
     reason: str = ""
     bank_reference: str = ""
     reported_at: datetime
+    presumed: bool = False
+    """The channel only presumes this outcome (e-CNY PR03 推定成功, PR04 推定失败): the
+    operator's reconciliation may still correct it, and a presumed success corrected to a
+    failure is undone."""

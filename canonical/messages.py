@@ -51,6 +51,10 @@ class FinancingSubmitted(Message):
 
     topic: ClassVar[str] = "financing.submitted"
     request: FinancingRequest
+    verification_attempt: int = Field(default=1, ge=1, le=100)
+    """Which 查验 of the invoice this is: 1 when the ERP pushed it; the matching step's
+    next-day retry (the platform did not know the invoice yet, or was rate-limited) sends the
+    request again with the next attempt (factoring-domain §3.2, §4.1 verification_retry)."""
 
 
 class DocumentsMatched(Message):
@@ -61,7 +65,12 @@ class DocumentsMatched(Message):
     buyer: Party
     invoice_key: str
     principal: Money
-    """Advance rate x invoice total, rounded down to the fen."""
+    """Advance rate x the eligible base, rounded down to the fen."""
+    eligible_base: Money | None = None
+    """The face being financed: the invoice total, or less when only part was delivered
+    (§3.3 delivered only); None: the invoice total. The fee is charged on it."""
+    due_date: date | None = None
+    """The receivable's due date, when the invoice states one: the financing's maturity."""
 
 
 class LimitReserved(Message):
@@ -73,6 +82,11 @@ class LimitReserved(Message):
     invoice_key: str
     amount: Money
     """The principal held on the facility."""
+    eligible_base: Money | None = None
+    """The face being financed: the invoice total, or less when only part was delivered
+    (§3.3 delivered only); None: the invoice total. The fee is charged on it."""
+    due_date: date | None = None
+    """The receivable's due date, when the invoice states one: the financing's maturity."""
     blanket_cleared: bool = False
     """An operator reviewed a blanket registration of another party and let the financing go
     on (`factorhub review approve`): the registration step no longer stops for it."""
@@ -86,7 +100,13 @@ class ReceivableRegistered(Message):
     seller: Party
     invoice_key: str
     amount: Money
-    """The principal held on the facility: what the disbursement pays, to the fen."""
+    """The principal held on the facility: the disbursement pays it less the charges deducted
+    up front (the fee; discounted interest), to the fen."""
+    eligible_base: Money | None = None
+    """The face being financed: the invoice total, or less when only part was delivered
+    (§3.3 delivered only); None: the invoice total. The fee is charged on it."""
+    due_date: date | None = None
+    """The receivable's due date, when the invoice states one: the financing's maturity."""
 
 
 class DisbursementRequested(Message):

@@ -1,5 +1,6 @@
-"""The hub: database, transport, one consumer per route, the outbox relay and the gateways
-(the bank gateway is the payment channel the policy chooses: `hub/channels.py`).
+"""The hub: database, transport, one consumer per route, the outbox relay, the timekeeper
+(due timers into the outbox) and the gateways (the bank gateway is the payment channel the
+policy chooses: `hub/channels.py`).
 
 `Hub` is built explicitly from `Settings` (no import-time state) and is an async context
 manager; the ingress, the worker command, the demo and the tests all run this same object.
@@ -16,7 +17,8 @@ from typing import Self
 
 import httpx
 
-from canonical import Envelope
+from canonical import ConfigurationError, Envelope
+from connectors.credit_bureau import HttpCreditBureau
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.registry import HttpRegistryGateway
 from connectors.vat_platform import HttpVerificationGateway
@@ -29,6 +31,7 @@ from hub.mapping_pool import MappingPool
 from hub.persistence import Database, UnitOfWorkFactory
 from hub.runtime.consumer import RouteConsumer
 from hub.runtime.relay import OutboxRelay
+from hub.timekeeping import Timekeeper
 from hub.transport.base import Outgoing, Transport
 from hub.transport.embedded import EmbeddedTransport
 from hub.transport.factory import make_transport
@@ -66,6 +69,8 @@ class Hub:
         # A bad policy, or a payment channel without its settings, stops the hub here, before
         # anything is opened (ConfigurationError naming every bad key or missing setting).
         flow = policy or _flow_policy(settings)
+        if settings.credit_url and not settings.credit_token:
+            raise ConfigurationError("FACTORHUB_CREDIT_URL needs FACTORHUB_CREDIT_TOKEN")
         self.bank_channel = make_bank_gateway(settings, flow, clock, timeout=timeout, limits=limits)
         """The payment channel the policy chose: `Services.bank`."""
         self.database = Database(settings.database_url)
@@ -83,6 +88,11 @@ class Hub:
             if settings.vat_url
             else None
         )
+        self._credit_http = (
+            httpx.AsyncClient(base_url=settings.credit_url, timeout=timeout, limits=limits)
+            if settings.credit_url
+            else None
+        )
         self.services = Services(
             policy=flow,
             clock=clock,
@@ -91,10 +101,19 @@ class Hub:
             verification=None
             if self._vat_http is None
             else HttpVerificationGateway(self._vat_http, clock=clock),
+            credit=None
+            if self._credit_http is None
+            else HttpCreditBureau(
+                self._credit_http,
+                token=settings.credit_token or "",
+                max_age=settings.credit_cache_seconds,
+                concurrency=pool,
+                clock=clock,
+            ),
         )
         self.consumers = [
             RouteConsumer(
-                route,
+                route.bound_to(self.services),  # no call step for a partner not configured
                 self.units,
                 self.services,
                 retry=settings.retry,
@@ -110,6 +129,10 @@ class Hub:
                 retention=timedelta(days=settings.retention_days),
                 clock=clock,
             )
+        self.timekeeper: Timekeeper | None = None
+        """Fires due timers (`routes.later.Later`) into the outbox, by the hub's clock."""
+        if self.consumers:
+            self.timekeeper = Timekeeper(self.units, clock=clock)
         self.relay: OutboxRelay | None = None
         if isinstance(self.transport, EmbeddedTransport):
             # With consumers here, our own commits dispatch their rows at once (and write them
@@ -147,9 +170,13 @@ class Hub:
             self.relay.start()
         if self.housekeeper is not None:
             self.housekeeper.start()
+        if self.timekeeper is not None:  # after the transport: its commits dispatch at once
+            self.timekeeper.start()
         log.info("hub started: %r with %d route(s)", self.settings, len(self.consumers))
 
     async def aclose(self) -> None:
+        if self.timekeeper is not None:
+            await self.timekeeper.aclose()
         if self.housekeeper is not None:
             await self.housekeeper.aclose()
         await self.intake.aclose()
@@ -160,6 +187,8 @@ class Hub:
         await self.bank_channel.aclose()
         if self._vat_http is not None:
             await self._vat_http.aclose()
+        if self._credit_http is not None:
+            await self._credit_http.aclose()
         await self.database.aclose()
 
     async def publish_now(self, messages: Sequence[Outgoing]) -> None:

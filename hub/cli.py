@@ -6,6 +6,7 @@ factorhub worker               route workers and the outbox relay only
 factorhub db upgrade           apply database migrations
 factorhub requests show ID     one request's state and full history
 factorhub dlq list|show|replay dead letters
+factorhub timers list          messages waiting for their time (next-day 查验 retries)
 factorhub facilities add|list  seller facilities
 factorhub schema export DIR    JSON Schema of every bus message
 factorhub map FILE             an external document -> canonical JSON (--list: the formats)
@@ -69,6 +70,10 @@ review_app = typer.Typer(
 jobs_app = typer.Typer(
     help="Scheduled jobs (run them from cron or a scheduler).", no_args_is_help=True
 )
+timers_app = typer.Typer(
+    help="Timers: messages the flow publishes later (next-day 查验 retries).",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(requests_app, name="requests")
@@ -76,6 +81,7 @@ app.add_typer(facilities_app, name="facilities")
 app.add_typer(schema_app, name="schema")
 app.add_typer(bench_app, name="bench")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(timers_app, name="timers")
 app.add_typer(review_app, name="review")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
@@ -544,22 +550,46 @@ def jobs_daily(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    deregister: Annotated[
+        bool,
+        typer.Option(
+            "--deregister/--no-deregister",
+            help="Cancel settled financings' 中登网 registrations (FACTORHUB_REGISTRY_URL).",
+        ),
+    ] = True,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Review every outstanding loan: OVERDUE once unpaid beyond the penalty grace window,
     non-performing past 90 days past due, and early warnings (DPD >= 1, >= 30, > 90) published
-    on the `risk.early-warning` topic, each level once. Safe to run again for the same day."""
+    on the `risk.early-warning` topic, each level once; fire the timers due on or before the
+    day (next-day 查验 retries); and cancel the registration of every settled financing at
+    中登网 (due within T + 10 working days; a failure is retried at the next run and listed as
+    late past the deadline). Safe to run again for the same day."""
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
-    from hub.daily import run_daily
+    import httpx
+
+    from connectors.registry import HttpRegistryGateway
+    from hub.daily import DailyReport, run_daily
+    from hub.persistence import UnitOfWorkFactory
 
     try:
         day = date.fromisoformat(as_of) if as_of else datetime.now(ZoneInfo("Asia/Shanghai")).date()
     except ValueError as error:
         console.print(f"[red]--as-of: {error}[/red]")
         raise typer.Exit(2) from error
-    report = run(lambda: _with_units(database_url, lambda u: run_daily(u, day)))
+    settings = _settings(database_url)
+
+    async def daily(units: UnitOfWorkFactory) -> DailyReport:
+        if not deregister:
+            return await run_daily(units, day)
+        timeout = httpx.Timeout(settings.http_timeout)
+        async with httpx.AsyncClient(base_url=settings.registry_url, timeout=timeout) as client:
+            return await run_daily(units, day, registry=HttpRegistryGateway(client))
+
+    report = run(lambda: _with_units(database_url, daily))
+    cancelled = report.deregistration
     if as_json:
         print(
             json.dumps(
@@ -567,6 +597,12 @@ def jobs_daily(
                     "as_of": day.isoformat(),
                     "reviewed": report.reviewed,
                     "became_overdue": report.became_overdue,
+                    "timers_fired": report.timers_fired,
+                    "registrations_cancelled": cancelled.cancelled,
+                    "cancellations_failed": [
+                        {"request_id": r, "error": why} for r, why in cancelled.failed
+                    ],
+                    "cancellations_late": cancelled.late,
                     "warnings": [
                         {"request_id": r, "level": level, "days_past_due": dpd}
                         for r, level, dpd in report.warned
@@ -580,10 +616,54 @@ def jobs_daily(
     console.print(
         f"{day}: reviewed {report.reviewed} outstanding loan(s); "
         f"{len(report.became_overdue)} became overdue; "
-        f"warnings: {dict(report.warnings) or 'none'}"
+        f"warnings: {dict(report.warnings) or 'none'}; timers fired: {report.timers_fired}"
     )
     for request_id, level, dpd in report.warned:
         console.print(f"  {level:<15} {request_id}  {dpd} days past due")
+    if deregister:
+        console.print(
+            f"registrations cancelled: {len(cancelled.cancelled)}; "
+            f"to retry: {len(cancelled.failed)}; late (past T+10 working days): "
+            f"{len(cancelled.late)}"
+        )
+    for request_id, why in cancelled.failed:
+        late = " LATE" if request_id in cancelled.late else ""
+        console.print(f"  [yellow]not cancelled{late}[/yellow] {request_id}: {why}")
+
+
+@timers_app.command("list")
+def timers_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Timers not fired yet, the earliest due first: when, on which topic, for which request."""
+
+    async def pending(units: Any) -> list[Any]:
+        async with units() as uow:
+            return list(await uow.timers.pending())
+
+    from routes.later import CHINA
+
+    timers = run(lambda: _with_units(database_url, pending))
+    if as_json:
+        rows = [
+            {
+                "id": t.id,
+                "due_at": t.due_at.astimezone(CHINA).isoformat(),
+                "topic": t.topic,
+                "type": t.message_type,
+                "request_id": t.request_id,
+                "message_id": t.message_id,
+            }
+            for t in timers
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "due at", "topic", "message", "request")
+    for t in timers:
+        due = t.due_at.astimezone(CHINA).isoformat(timespec="minutes")
+        table.add_row(str(t.id), due, t.topic, t.message_type, t.request_id)
+    console.print(table if timers else "no pending timers")
 
 
 @schema_app.command("export")

@@ -8,6 +8,9 @@
 | FACTORHUB_REGISTRY_URL | base URL of the 中登网 registry service | http://127.0.0.1:8101 |
 | FACTORHUB_BANK_URL | base URL of the bank's ISO 20022 channel | http://127.0.0.1:8102 |
 | FACTORHUB_VAT_URL | the VAT platform's 查验 service; unset: invoices are not verified | unset |
+| FACTORHUB_CREDIT_URL | the credit bureau (天眼查 OpenAPI); unset: no credit checks | unset |
+| FACTORHUB_CREDIT_TOKEN | our 天眼查 token (`Authorization`); needed with the URL | see below |
+| FACTORHUB_CREDIT_CACHE_SECONDS | an answer about one enterprise is used again this long | 300 |
 | FACTORHUB_TENANT | tenant of ERP pushes without credentials | default |
 | FACTORHUB_MAX_BODY_BYTES | largest accepted request body | 5242880 |
 | FACTORHUB_HTTP_TIMEOUT | seconds for one outbound call | 10 |
@@ -27,10 +30,12 @@
 FACTORHUB_INGRESS_WORKERS defaults to 1 for `serve`, `demo` and `bench` on a machine with two or
 more cores, and to 0 otherwise (tests, one-off commands).
 
-The partner URLs (registry, bank, VAT platform, bank core, e-CNY operator) come from their
-variable, else from the simulators' ports file (FACTORHUB_SIMULATORS_FILE). The bank core and
-e-CNY settings are needed only when the policy's `disbursement_channel` chooses them: the hub
-then refuses to start (ConfigurationError) naming every one that is missing.
+The partner URLs (registry, bank, VAT platform, credit bureau, bank core, e-CNY operator) come
+from their variable, else from the simulators' ports file (FACTORHUB_SIMULATORS_FILE); a credit
+bureau URL from that file comes with the `credit` simulator's default token (QA only). The bank
+core and e-CNY settings are needed only when the policy's `disbursement_channel` chooses them:
+the hub then refuses to start (ConfigurationError) naming every one that is missing. A credit
+bureau URL without a token stops the hub the same way.
 FACTORHUB_ECNY_FROM_SIMULATOR (QA against `simulators/ecny` only) reads the e-CNY keys and
 wallets left unset from the simulator's `/admin` API when the hub starts; it is on by default
 only when the ports file gives the `ecny` URL and FACTORHUB_ECNY_URL is unset.
@@ -63,6 +68,13 @@ class Settings:
     bank_url: str = "http://127.0.0.1:8102"
     vat_url: str | None = None
     """The tax platform's 查验 service (a provider's API); None: invoices are not verified."""
+    credit_url: str | None = None
+    """The credit bureau (天眼查 OpenAPI): 注销/吊销 and 失信 checks before a limit is held, as
+    the policy's `credit_checks` say; None: no credit checks."""
+    credit_token: str | None = None
+    """Our 天眼查 token, sent as `Authorization` (required when `credit_url` is set)."""
+    credit_cache_seconds: float = 300.0
+    """How long an answer about one enterprise is used again without asking the bureau."""
     tenant: str = "default"
     max_body_bytes: int = 5 * 1024 * 1024
     http_timeout: float = 10.0
@@ -107,6 +119,7 @@ class Settings:
         env = os.environ if env is None else env
         simulated = simulator_urls(env.get("FACTORHUB_SIMULATORS_FILE"))
         ecny_url = env.get("FACTORHUB_ECNY_URL") or None
+        credit_url = env.get("FACTORHUB_CREDIT_URL") or None
         settings = cls(
             database_url=env.get("FACTORHUB_DATABASE_URL", DEFAULT_DATABASE_URL),
             broker_url=env.get("FACTORHUB_BROKER_URL") or None,
@@ -114,6 +127,12 @@ class Settings:
             or simulated.get("registry", cls.registry_url),
             bank_url=env.get("FACTORHUB_BANK_URL") or simulated.get("bank", cls.bank_url),
             vat_url=env.get("FACTORHUB_VAT_URL") or simulated.get("vat"),
+            credit_url=credit_url or simulated.get("credit"),
+            credit_token=env.get("FACTORHUB_CREDIT_TOKEN")
+            or (_simulator_credit_token() if not credit_url and "credit" in simulated else None),
+            credit_cache_seconds=_float(
+                env, "FACTORHUB_CREDIT_CACHE_SECONDS", cls.credit_cache_seconds
+            ),
             tenant=env.get("FACTORHUB_TENANT", "default"),
             max_body_bytes=_int(env, "FACTORHUB_MAX_BODY_BYTES", cls.max_body_bytes),
             http_timeout=float(env.get("FACTORHUB_HTTP_TIMEOUT", cls.http_timeout)),
@@ -192,6 +211,26 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as error:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from error
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from error
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _simulator_credit_token() -> str:
+    """The `credit` simulator's default 天眼查 token (QA against the simulators' ports file)."""
+    from simulators.credit.subjects import TycAccount
+
+    return TycAccount().token
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

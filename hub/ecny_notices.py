@@ -18,9 +18,9 @@ by the operator over `POST\\nPATH\\nTIMESTAMP\\nNONCE\\nBODY` (PATH as we receiv
    else it sends again (same msgId, fresh signature).
 
 Status: PR00 settles, PR01 rejects, PR02 and PR04 (presumed failure) stay pending. PR03
-(presumed success) is read as settled by the mapper, and a settled disbursement is final, so a
-later correction of a PR03 to PR01 (after the operator's 对账) is NOT applied by the flow: it is
-logged here, and only a reconciliation against the operator's books can catch it.
+(presumed success) is booked as settled but marked presumed: a later correction to PR01 (after
+the operator's 对账) undoes it (limit given back, loan closed, the application REJECTED), and a
+later PR00 only confirms it.
 """
 
 from __future__ import annotations

@@ -363,6 +363,25 @@ def _invalid(source: str, problems: list[dict[str, object]]) -> JSONResponse:
     return JSONResponse({"error": "invalid document", "source": source, "problems": problems}, 422)
 
 
+def _disbursement_body(payment: DisbursementRow) -> dict[str, Any]:
+    """What the bank was told to pay (`amount`), and how it splits: the principal financed,
+    less the fee and the interest deducted up front."""
+    principal = payment.principal_fen if payment.principal_fen is not None else payment.amount_fen
+    upfront = payment.upfront_interest_fen or 0
+    return {
+        "instruction_id": payment.id,
+        "message_id": payment.message_id,
+        "amount": _fen(payment.amount_fen),
+        "principal": _fen(principal),
+        "fee": _fen(principal - payment.amount_fen - upfront),
+        "upfront_interest": _fen(upfront),
+        "currency": payment.currency,
+        "status": payment.state,
+        "bank_code": payment.bank_code,
+        "bank_reference": payment.bank_reference,
+    }
+
+
 def _request_body(
     row: RequestRow, history: list[HistoryEntry], payment: DisbursementRow | None
 ) -> RequestBody:
@@ -380,18 +399,7 @@ def _request_body(
         awaiting_operator=FinancingState(row.state).awaiting_operator,
         reason=row.reason,
         detail=row.detail,
-        disbursement=None
-        if payment is None
-        else {
-            "instruction_id": payment.id,
-            "message_id": payment.message_id,
-            "amount": _fen(payment.amount_fen),
-            "currency": payment.currency,
-            "status": payment.state,
-            "bank_code": payment.bank_code,
-            "bank_reference": payment.bank_reference,
-        },
-        history=[
+        disbursement=None if payment is None else _disbursement_body(payment),        history=[
             HistoryItem(
                 state=h.state,
                 reason=h.reason,

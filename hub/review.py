@@ -21,14 +21,17 @@ from canonical import (
     DocumentsMatched,
     Envelope,
     FinancingRejected,
+    FinancingRequest,
     FinancingState,
     LimitReserved,
     Message,
+    Money,
 )
 from hub.persistence.money import from_fen
 from hub.persistence.requests import Cause
 from hub.persistence.tables import RequestRow, ReservationRow, table_of
 from hub.persistence.uow import SqlUnitOfWork, UnitOfWorkFactory
+from routes.matching import match_request
 from routes.policy import FlowPolicy
 
 __all__ = ["ReviewError", "ReviewItem", "approve", "pending_reviews", "reject"]
@@ -103,18 +106,21 @@ async def approve(
                 invoice_key=request.invoice.key,
                 amount=from_fen(held, request.invoice.total.currency),
                 blanket_cleared=True,
+                eligible_base=_eligible_base(request, policy),
+                due_date=request.invoice.due_date,
             )
         else:
             target = FinancingState.MATCHED
-            principal = (request.invoice.total * policy.advance_rate).amount.quantize(
-                FEN, ROUND_DOWN
-            )
+            base = _eligible_base(request, policy)
+            principal = (base * policy.advance_rate).amount.quantize(FEN, ROUND_DOWN)
             message = DocumentsMatched(
                 request_id=request_id,
                 seller=request.seller,
                 buyer=request.buyer,
                 invoice_key=request.invoice.key,
                 principal=request.invoice.total.model_copy(update={"amount": principal}),
+                eligible_base=base,
+                due_date=request.invoice.due_date,
             )
         await uow.requests.transition(
             request_id,
@@ -125,6 +131,13 @@ async def approve(
         await _emit(uow, message, request.tenant, request.seller.uscc)
         await uow.commit()
         return target
+
+
+def _eligible_base(request: FinancingRequest, policy: FlowPolicy) -> Money:
+    """The face the financing rests on: the delivered-only face when matching found one."""
+    face = match_request(request, policy).eligible_face
+    total = request.invoice.total
+    return total if face is None else total.model_copy(update={"amount": face})
 
 
 async def reject(units: UnitOfWorkFactory, request_id: str, *, note: str) -> None:

@@ -17,8 +17,9 @@ instruction id (at most 32 characters), so a resend reuses both. Timestamps are 
 connector, which holds the SM4 keys, passes their ciphertext (§2.3) — a mapper does no crypto.
 
 Status: PR00 settled, PR01 rejected, PR02 pending. PR03 推定成功 counts as settled (S8 books it
-like PR00). PR04 推定失败 stays PENDING: a presumed failure may still turn out paid at
-reconciliation, and releasing it would let the hub pay twice.
+like PR00), marked `presumed`: a later correction to PR01 undoes it. PR04 推定失败 stays
+PENDING: a presumed failure may still turn out paid at reconciliation, and releasing it would
+let the hub pay twice.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ _STATUSES = {
     "PR03": (PaymentStatus.SETTLED, "推定成功 (presumed success)"),
     "PR04": (PaymentStatus.PENDING, "推定失败 (presumed failure): awaiting reconciliation"),
 }
+_PRESUMED = frozenset({"PR03", "PR04"})
+"""Outcomes the operator settled without the participant: reconciliation may correct them."""
 
 WalletType = Literal["WT01", "WT02", "WT03", "WT09", "WT10"]
 """个人, 子个人钱包, 硬件钱包, 对公钱包, 子对公钱包 (S8 wallet types)."""
@@ -351,6 +354,7 @@ def _notice(raw: bytes, received_at: datetime) -> EcnyPaymentNotice:
             reason=reason,
             bank_reference=notify.ecny_tx_id,
             reported_at=received_at,
+            presumed=notify.prc_sts in _PRESUMED,
         ),
         amount=Money(amount=notify.amount, currency=notify.ccy),
         message_id=notify.msg_id,
@@ -393,6 +397,7 @@ def _answer(raw: bytes, received_at: datetime) -> EcnyPaymentAnswer:
             reason=reason,
             bank_reference=answer.ecny_tx_id,
             reported_at=received_at,
+            presumed=answer.prc_sts in _PRESUMED,
         )
     return EcnyPaymentAnswer(
         code=answer.code,

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from canonical import (
     DisbursementInstruction,
     DisbursementRequested,
+    DomainError,
     FinancingRejected,
     FinancingState,
     Message,
+    Money,
     PaymentReported,
     PaymentResult,
     PaymentStatus,
     ReceivableRegistered,
 )
-from routes.ports import UnitOfWork
+from routes.ports import Payout, UnitOfWork
+from routes.quote.charges import charges, financing_maturity
 from routes.registry import Services
-from routes.repayment import loan_terms
 
 __all__ = [
     "apply_payment_result",
@@ -28,6 +31,8 @@ __all__ = [
     "record_submission",
     "submit_to_bank",
 ]
+
+_CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def instruction_ids(request_id: str) -> tuple[str, str]:
@@ -41,8 +46,9 @@ async def instruct_disbursement(
 ) -> Sequence[Message]:
     """Build the instruction and persist its ids BEFORE anything is sent (never pay twice).
 
-    The amount is the principal held on the facility at LIMIT_RESERVED, carried here
-    unchanged: what was reserved is what is paid.
+    The principal is the one held on the facility at LIMIT_RESERVED, carried here unchanged;
+    the bank pays it less what the policy deducts up front (the fee on the eligible face, and
+    the interest to maturity under the discount method), sized as `factorhub calc` sizes it.
     """
     facility = await uow.facilities.get(msg.seller.uscc)
     if facility is None:  # the facility was closed after the reservation: refuse, release
@@ -58,11 +64,43 @@ async def instruct_disbursement(
         ]
     instruction_id, message_id = instruction_ids(msg.request_id)
     now = services.clock()
+    terms = services.policy.terms
+    start = now.astimezone(_CHINA).date()
+    base = msg.eligible_base or msg.amount  # an older message: the fee base was not carried
+    split = charges(
+        msg.amount.amount,
+        base.amount,
+        start=start,
+        maturity=financing_maturity(msg.due_date, start, terms),
+        policy=terms,
+    )
+    if split.net <= 0:
+        detail = f"charges deducted up front leave {split.net} of principal {msg.amount.amount}"
+        await uow.requests.transition(
+            msg.request_id,
+            FinancingState.REJECTED,
+            allowed_from=frozenset({FinancingState.REGISTERED}),
+            reason="NET_DISBURSEMENT_NEGATIVE",
+            note=detail,
+        )
+        await uow.facilities.release(msg.request_id)
+        return [
+            FinancingRejected(
+                request_id=msg.request_id,
+                reason="NET_DISBURSEMENT_NEGATIVE",
+                detail=detail,
+                step="disbursement",
+            )
+        ]
     instruction = DisbursementInstruction(
         id=instruction_id,
         request_id=msg.request_id,
         message_id=message_id,
-        amount=msg.amount,
+        amount=_money(split.net, msg.amount),
+        principal=msg.amount,
+        eligible_base=base,
+        fee=_money(split.fee_upfront, msg.amount),
+        upfront_interest=_money(split.upfront_interest, msg.amount),
         debtor=services.policy.factor,
         debtor_account=services.policy.factor_account,
         creditor=msg.seller,
@@ -94,9 +132,6 @@ async def record_submission(
     return [PaymentReported(request_id=msg.request_id, result=result)]
 
 
-_CHINA = ZoneInfo("Asia/Shanghai")
-
-
 def value_date(result: PaymentResult) -> date:
     """The day the money went out, on the bank's (Beijing) calendar: interest runs from it."""
     return result.reported_at.astimezone(_CHINA).date()
@@ -108,14 +143,21 @@ async def apply_payment_result(
     """Apply a status; a duplicate or stale report changes nothing. A settled disbursement
     opens the loan that repayments and the daily job then move."""
     result = msg.result
-    amount = await uow.disbursements.record_result(result)
-    if amount is None:
+    payout = await uow.disbursements.record_result(result)
+    if payout is None:
         return []
+    if payout.corrects_presumed:
+        return await _undo_presumed_settlement(msg, payout, uow)
     allowed = frozenset({FinancingState.DISBURSING})
     if result.status is PaymentStatus.SETTLED:
-        await uow.facilities.consume(msg.request_id, amount)
+        await uow.facilities.consume(msg.request_id, payout.principal)
         await uow.loans.open(
-            msg.request_id, amount, value_date(result), loan_terms(services.policy.terms)
+            msg.request_id,
+            payout.principal,
+            value_date(result),
+            services.policy.terms,
+            eligible_base=payout.eligible_base,
+            upfront_interest=payout.upfront_interest,
         )
         await uow.requests.transition(
             msg.request_id,
@@ -145,5 +187,56 @@ async def apply_payment_result(
     return []
 
 
+async def _undo_presumed_settlement(
+    msg: PaymentReported, payout: Payout, uow: UnitOfWork
+) -> Sequence[Message]:
+    """A presumed success (e-CNY PR03) the operator's reconciliation corrected to a failure:
+    the money never moved, so the limit the settlement used is given back (seller and buyer),
+    the loan it opened is closed, and the application ends REJECTED with the bank's code.
+    Money repaid on a loan that was never paid out is for an operator to return: refused."""
+    result = msg.result
+    loan = await uow.loans.get(msg.request_id)
+    if loan is None:  # pragma: no cover - a settlement always opens its loan
+        raise DomainError("NO_OPEN_FINANCING", f"{msg.request_id}: no loan to close")
+    if loan.repayments:
+        raise DomainError(
+            "REVERSAL_AFTER_REPAYMENT",
+            f"{msg.request_id}: {result.bank_code} corrects a presumed payment, but "
+            f"{len(loan.repayments)} repayment(s) were booked against it: an operator must "
+            "return them before the financing can be undone",
+        )
+    await uow.facilities.restore(loan.seller_uscc, payout.principal, buyer_uscc=loan.buyer_uscc)
+    zero = _money(Decimal("0.00"), payout.principal)
+    await uow.loans.update(
+        msg.request_id,
+        state=FinancingState.REJECTED,
+        outstanding=zero,
+        released=payout.principal,
+        days_past_due=0,
+        warned=None,
+    )
+    reason = f"BANK_{result.bank_code or 'RJCT'}"
+    detail = (
+        f"the presumed success was corrected to {result.bank_code} {result.reason}: the money "
+        "never moved; limit given back, loan closed"
+    )[:300]
+    await uow.requests.transition(
+        msg.request_id,
+        FinancingState.REJECTED,
+        allowed_from=frozenset({FinancingState.DISBURSED}),
+        reason=reason,
+        note=detail,
+    )
+    return [
+        FinancingRejected(
+            request_id=msg.request_id, reason=_code(reason), detail=detail, step="disbursement"
+        )
+    ]
+
+
 def _code(reason: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in reason.upper())
+
+
+def _money(amount: Decimal, like: Money) -> Money:
+    return like.model_copy(update={"amount": amount})

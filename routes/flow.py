@@ -12,6 +12,7 @@ from canonical import (
     RepaymentReceived,
 )
 from routes.compensation import abandon
+from routes.credit import check_parties, credit_wanted
 from routes.disbursement import (
     apply_payment_result,
     instruct_disbursement,
@@ -38,6 +39,8 @@ ROUTES: tuple[Route, ...] = (
     Route(
         group="reserve-limit",
         consumes=DocumentsMatched,
+        call_many=check_parties,  # at the credit bureau, one question per distinct USCC
+        calls_when=credit_wanted,  # no bureau set: no call step at all
         apply=reserve_limit,
         compensate=abandon("limit", "LIMIT_CHECK_FAILED"),
     ),

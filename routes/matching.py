@@ -32,13 +32,18 @@ from canonical import (
     Message,
 )
 from canonical.verification import InvoiceVerification
+from routes.later import Later
 from routes.policy import FlowPolicy, MatchingPolicy
 from routes.ports import UnitOfWork
 from routes.quote.arithmetic import fen_down
 from routes.quote.matching import match_receivable
 from routes.quote.models import MatchIn
 from routes.registry import Services
-from routes.verification import verification_problem
+from routes.verification import (
+    asks_again_tomorrow,
+    retry_tomorrow_or_reject,
+    verification_problem,
+)
 
 __all__ = ["Match", "match_documents", "match_problem", "match_request"]
 
@@ -182,11 +187,19 @@ async def match_documents(
     verification: InvoiceVerification | None,
     uow: UnitOfWork,
     services: Services,
-) -> Sequence[Message]:
+) -> Sequence[Message | Later]:
     """Lock the invoice, check what the tax platform said of it (when it was asked), match,
     then compute the principal (advance rate x the invoice total, or the delivered-only face,
-    rounded down to the fen)."""
+    rounded down to the fen).
+
+    When the platform could not answer today (not found yet, daily limit), the application
+    keeps its lock and is verified again the next day (`routes.verification`); the retry finds
+    the invoice locked by itself, which is no duplicate."""
     request = msg.request
+    if msg.verification_attempt > 1:  # a next-day retry: only while the application waits
+        current = await uow.requests.state_of(msg.request_id)
+        if current is None or current[0] not in _FROM:
+            return []
     owner = await uow.invoice_locks.claim(request.invoice.key, msg.request_id)
     if owner != msg.request_id:  # §3.1: the invoice already backs another application
         detail = f"invoice {request.invoice.key} is financed by {owner}"
@@ -205,6 +218,8 @@ async def match_documents(
                 step="matching",
             )
         ]
+    if verification is not None and asks_again_tomorrow(verification):
+        return await retry_tomorrow_or_reject(msg, verification, uow, services)
     policy = services.policy
     match = match_request(request, policy)
     problem = match.problem
@@ -243,5 +258,7 @@ async def match_documents(
             buyer=request.buyer,
             invoice_key=request.invoice.key,
             principal=total.model_copy(update={"amount": principal}),
+            eligible_base=total.model_copy(update={"amount": face}),
+            due_date=request.invoice.due_date,
         )
     ]

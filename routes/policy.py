@@ -33,6 +33,8 @@ __all__ = [
     "DEFAULT_FACTOR",
     "DEFAULT_FACTOR_ACCOUNT",
     "POLICY_DIR",
+    "CreditCheck",
+    "CreditChecks",
     "DecimalText",
     "FlowPolicy",
     "MatchingPolicy",
@@ -128,6 +130,46 @@ class MatchingPolicy(BaseModel):
     partial_match_mode: Literal["delivered_only", "reject", "manual_review"] = "delivered_only"
 
 
+CreditCheck = Literal["deregistered", "revoked", "inactive", "dishonest", "executed"]
+"""What the credit bureau must not say of a party: 注销 (`deregistered`), 吊销 (`revoked`), any
+other 登记状态 but 存续 such as 停业 or 清算 (`inactive`), 失信被执行人 (`dishonest`), any
+被执行人 record (`executed`; one more bureau call per party)."""
+
+
+class CreditChecks(BaseModel):
+    """The credit-bureau checks (§3.6, §3.8) made before a limit is held, and for whom; they
+    run only where the hub has a credit bureau (FACTORHUB_CREDIT_URL)."""
+
+    model_config = _FROZEN
+
+    seller: tuple[CreditCheck, ...] = ("deregistered", "revoked", "dishonest")
+    buyer: tuple[CreditCheck, ...] = ("deregistered", "revoked", "dishonest")
+    on_unavailable: Literal["wait", "skip"] = "wait"
+    """A bureau that does not answer: `wait` keeps the application where it is (retried, then
+    dead-lettered for a replay); `skip` holds the limit without the checks, noting it."""
+
+    @model_validator(mode="after")
+    def _once_each(self) -> Self:
+        problems = [
+            f"{role}: names {check} twice"
+            for role, checks in (("seller", self.seller), ("buyer", self.buyer))
+            for check in dict.fromkeys(c for c in checks if checks.count(c) > 1)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def wanted(self) -> bool:
+        """Any check at all."""
+        return bool(self.seller or self.buyer)
+
+    @property
+    def executed(self) -> bool:
+        """Whether any party's 被执行人 records are needed."""
+        return "executed" in self.seller or "executed" in self.buyer
+
+
 class Policy(BaseModel):
     """One risk policy: the §6.0 defaults for every key a programme leaves out."""
 
@@ -165,7 +207,12 @@ class Policy(BaseModel):
     match_exceptions: Literal["review", "reject"] = "review"
     """An invoice that does not match its order within tolerance: `review` waits in
     MATCH_REVIEW for an operator (§4.1); `reject` refuses it at once."""
+    max_retry_days: Annotated[int, Field(ge=0, le=30, strict=True)] = 3
+    """Invoice verification (§3.2): an invoice the tax platform does not know yet, or a check
+    it refused for its daily limit, is asked again the next day, on at most this many days;
+    then the application is rejected (0: at once). [P: §6.0 gives no value]"""
     matching: MatchingPolicy = MatchingPolicy()
+    credit_checks: CreditChecks = CreditChecks()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -262,11 +309,16 @@ class FlowPolicy:
     """An invoice billing more than its delivery notes show (§3.3): `delivered_only` finances
     what was delivered; `reject` and `manual_review` make it a MATCH_QTY mismatch (which then
     waits for an operator or is rejected, as `match_exceptions` says)."""
+    max_retry_days: int = 3
+    """Days on which an invoice the tax platform does not know yet (or would not check today)
+    is verified again, the next day each time, before the application is rejected."""
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
     disbursement_channel: Literal["iso20022", "soap", "ecny"] = "iso20022"
     """The payment channel the hub pays through (the hub builds its gateway at start)."""
+    credit_checks: CreditChecks = field(default_factory=CreditChecks)
+    """Which credit-bureau checks the limit step makes, for the seller and for the buyer."""
     terms: Policy = field(default_factory=lambda: Policy())
     """The whole risk policy: a paid-out financing accrues, charges and takes repayments by
     it (fixed per financing when the money goes out)."""
@@ -274,7 +326,8 @@ class FlowPolicy:
 
 def flow_policy(policy: Policy) -> FlowPolicy:
     """What the running flow takes from a risk policy (advance rate, matching tolerances,
-    minimum ticket, payment channel); the factor's own party and account stay the hub's."""
+    minimum ticket, verification retry days, payment channel); the factor's own party and
+    account stay the hub's."""
     return FlowPolicy(
         advance_rate=policy.advance_rate,
         amount_tolerance_pct=policy.matching.amount_tolerance_pct,
@@ -284,6 +337,8 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         partial_approval=policy.partial_approval,
         match_exceptions=policy.match_exceptions,
         partial_match_mode=policy.matching.partial_match_mode,
+        max_retry_days=policy.max_retry_days,
         disbursement_channel=policy.disbursement_channel,
+        credit_checks=policy.credit_checks,
         terms=policy,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -24,19 +24,23 @@ from canonical import (
     PaymentResult,
     Registration,
 )
+from canonical.credit import CreditStanding
 from canonical.registry import SearchCertificate
 from canonical.verification import InvoiceVerification
 from routes.policy import Policy
+from routes.quote.charges import financing_maturity
 
 __all__ = [
     "BankGateway",
     "Clock",
+    "CreditBureau",
     "DisbursementRepository",
     "Facility",
     "FacilityRepository",
     "InvoiceLocks",
     "LoanRecord",
     "LoanRepository",
+    "Payout",
     "RegistrationRepository",
     "RegistrationRequest",
     "RegistryGateway",
@@ -159,9 +163,25 @@ class DisbursementRepository(Protocol):
     async def add(self, instruction: DisbursementInstruction) -> None:
         """Persist the instruction and its ids before anything is sent."""
 
-    async def record_result(self, result: PaymentResult) -> Money | None:
-        """Apply the bank's verdict; the instruction's amount, or None when the verdict
-        changes nothing (a duplicate or stale report)."""
+    async def record_result(self, result: PaymentResult) -> Payout | None:
+        """Apply the bank's verdict; what the instruction paid and financed, or None when the
+        verdict changes nothing (a duplicate or stale report)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    """One disbursement's figures: what was paid, and the financing it opens."""
+
+    amount: Money
+    """What the bank was told to pay: the principal less the charges deducted up front."""
+    principal: Money
+    eligible_base: Money | None
+    """The face the fee was charged on (None: recorded before it was kept; the invoice total)."""
+    upfront_interest: Money | None
+    """Interest prepaid to maturity (discount method), deducted from the payment."""
+    corrects_presumed: bool = False
+    """The verdict is a failure correcting a presumed success (e-CNY PR03 -> PR01): the money
+    never moved, so the settlement booked on the presumption must be undone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +203,8 @@ class LoanRecord:
     buyer_uscc: str
     principal: Money
     eligible_base: Money
-    """The financed receivable's face (the invoice total): the fee's base."""
+    """The financed receivable's face (the invoice total, or the delivered-only face): the
+    fee's base."""
     start: date
     due_date: date | None
     """The receivable's due date, when the invoice states one."""
@@ -194,22 +215,30 @@ class LoanRecord:
     """Principal repaid and already given back to the facility (None: nothing yet)."""
     warned: EarlyWarningLevel | None = None
     """The highest early-warning level already announced."""
+    upfront_interest: Money | None = None
+    """Interest deducted from the payment to maturity (discount method); None: none."""
 
     @property
     def maturity(self) -> date:
-        """Financing maturity = receivable due date + receivable_grace_days (§2.6); without a
-        due date, the longest tenor the policy allows from the disbursement."""
-        if self.due_date is None:
-            return self.start + timedelta(days=self.terms.max_days_to_due)
-        return self.due_date + timedelta(days=self.terms.receivable_grace_days)
+        return financing_maturity(self.due_date, self.start, self.terms)
 
     def with_repayment(self, repayment: Repayment) -> LoanRecord:
         return replace(self, repayments=(*self.repayments, repayment))
 
 
 class LoanRepository(Protocol):
-    async def open(self, request_id: str, principal: Money, start: date, terms: Policy) -> None:
-        """Open the loan when the money went out (opening it again changes nothing)."""
+    async def open(
+        self,
+        request_id: str,
+        principal: Money,
+        start: date,
+        terms: Policy,
+        *,
+        eligible_base: Money | None = None,
+        upfront_interest: Money | None = None,
+    ) -> None:
+        """Open the loan when the money went out (opening it again changes nothing);
+        `eligible_base` None: the invoice total."""
 
     async def get(self, request_id: str) -> LoanRecord | None: ...
 
@@ -269,6 +298,15 @@ class VerificationGateway(Protocol):
         self, invoices: Sequence[Invoice]
     ) -> list[InvoiceVerification | Exception]:
         """The tax platform's answer for each invoice, in order (or the error it got)."""
+
+
+class CreditBureau(Protocol):
+    async def check_many(
+        self, usccs: Sequence[str], *, executed: bool = False
+    ) -> list[CreditStanding | Exception]:
+        """What the bureau says of each enterprise, in order (or the error it got): its 登记状态
+        and 失信被执行人 records, and with `executed` its 被执行人 records too. An enterprise
+        asked twice is looked up once; a recent answer may be given again."""
 
 
 class RegistryGateway(Protocol):

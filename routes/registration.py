@@ -187,6 +187,8 @@ async def record_registration(
                 seller=msg.seller,
                 invoice_key=msg.invoice_key,
                 amount=msg.amount,
+                eligible_base=msg.eligible_base,
+                due_date=msg.due_date,
             )
         ]
     code, detail = outcome.problem or (CONFLICT, "no registration")

@@ -11,12 +11,20 @@ calls out of the transaction keeps database locks short.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from canonical import Message
+from routes.later import Later
 from routes.policy import FlowPolicy
-from routes.ports import BankGateway, Clock, RegistryGateway, UnitOfWork, VerificationGateway
+from routes.ports import (
+    BankGateway,
+    Clock,
+    CreditBureau,
+    RegistryGateway,
+    UnitOfWork,
+    VerificationGateway,
+)
 
 __all__ = ["ApplyStep", "BatchCallStep", "CallStep", "CompensateStep", "Route", "Services"]
 
@@ -31,6 +39,8 @@ class Services:
     bank: BankGateway
     verification: VerificationGateway | None = None
     """The tax platform's 查验 service; None: invoices are not verified (no platform set)."""
+    credit: CreditBureau | None = None
+    """The credit bureau; None: no credit checks are made (no bureau set)."""
 
 
 CallStep = Callable[[Any, Services], Awaitable[Any]]
@@ -39,8 +49,9 @@ CallStep = Callable[[Any, Services], Awaitable[Any]]
 BatchCallStep = Callable[[Sequence[Any], Services], Awaitable[Sequence[Any]]]
 """(messages, services) -> for each message, in order, the answer or the Exception it got."""
 
-ApplyStep = Callable[[Any, Any, UnitOfWork, Services], Awaitable[Sequence[Message]]]
-"""(message, call result or None, uow, services) -> messages to emit."""
+ApplyStep = Callable[[Any, Any, UnitOfWork, Services], Awaitable[Sequence[Message | Later]]]
+"""(message, call result or None, uow, services) -> messages to emit: now, or (`Later`) once
+the hub's clock reaches a time (written to the durable timers in the same transaction)."""
 
 CompensateStep = Callable[[Any, UnitOfWork, Services, str], Awaitable[Sequence[Message]]]
 """(message, uow, services, why it failed for good) -> messages to emit, after undoing what the
@@ -61,6 +72,10 @@ class Route:
     max_batch: int | None = None
     """Most messages per batch (None: the hub's `consumer_batch`); larger for a route whose
     remote step costs per batch rather than per message."""
+    calls_when: Callable[[Services], bool] | None = None
+    """When given and false for a hub's services (its partner is not configured, or the policy
+    asks nothing of it), that hub runs the route without its call step: `apply` gets None for
+    every message and the consumer spends nothing on the step."""
 
     def __post_init__(self) -> None:
         if self.call is not None and self.call_many is not None:
@@ -69,3 +84,9 @@ class Route:
     @property
     def topic(self) -> str:
         return self.consumes.topic
+
+    def bound_to(self, services: Services) -> Route:
+        """The route as a hub with these services runs it (see `calls_when`)."""
+        if self.calls_when is None or self.calls_when(services):
+            return self
+        return replace(self, call=None, call_many=None, calls_when=None)

@@ -6,9 +6,9 @@ date puts it, and one reported twice (same reference) counts once. The applicati
 as §4.1 says: DISBURSED / PARTIALLY_REPAID -> PARTIALLY_REPAID or SETTLED on a repayment, ->
 OVERDUE once unpaid beyond the penalty grace window, and OVERDUE leaves only for SETTLED.
 
-The running flow pays the principal gross (the calculator's net disbursement is not wired into
-the instruction yet), so a loan charges the fee and the interest in arrears: the fee is the
-first thing the waterfall takes.
+A loan keeps the terms it was paid out under: a fee deducted from the payment (§6.0 upfront)
+is not owed again, a fee in arrears is the first thing the waterfall takes, and interest
+discounted up front is refunded for days an early repayment saves (§2.3).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 
 from canonical import (
     DomainError,
@@ -28,9 +27,8 @@ from canonical import (
     Money,
     RepaymentReceived,
 )
-from routes.policy import Policy
 from routes.ports import LoanRecord, Repayment, UnitOfWork
-from routes.quote.arithmetic import fen_half_up
+from routes.quote.arithmetic import ZERO, fen_half_up
 from routes.quote.ledger import Ledger, Tranche
 from routes.quote.models import QuoteState, RepaymentEvent
 from routes.registry import Services
@@ -39,7 +37,6 @@ __all__ = [
     "OUTSTANDING",
     "Standing",
     "apply_repayment",
-    "loan_terms",
     "review_loan",
     "standing",
     "warning_level",
@@ -72,21 +69,16 @@ class Standing:
     days_past_due: int
 
 
-@lru_cache(maxsize=16)
-def loan_terms(policy: Policy) -> Policy:
-    """The terms a loan is opened with: the risk policy, with the fee and interest collected
-    in arrears (the flow pays the principal gross; see the module doc)."""
-    return policy.model_copy(update={"fee_timing": "arrears", "interest_method": "arrears"})
-
-
 def standing(loan: LoanRecord, on: date) -> Standing:
     """Replay the loan's repayments dated up to `on` through the waterfall."""
     terms = loan.terms
     principal = loan.principal.amount
+    fee = fen_half_up(loan.eligible_base.amount * terms.fee_rate)
+    prepaid = loan.upfront_interest.amount if loan.upfront_interest is not None else ZERO
     ledger = Ledger(
         terms,
-        [Tranche(principal, loan.start, loan.maturity)],
-        fee_unpaid=fen_half_up(loan.eligible_base.amount * terms.fee_rate),
+        [Tranche(principal, loan.start, loan.maturity, upfront=prepaid)],
+        fee_unpaid=fee if terms.fee_timing == "arrears" else ZERO,
     )
     ledger.apply_all(
         [

@@ -41,7 +41,16 @@ def test_the_daily_job_on_a_day_with_no_loans_reviews_nothing(tmp_path):
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report == {"as_of": "2026-03-24", "reviewed": 0, "became_overdue": [], "warnings": []}
+    assert report == {
+        "as_of": "2026-03-24",
+        "reviewed": 0,
+        "became_overdue": [],
+        "timers_fired": 0,
+        "registrations_cancelled": [],
+        "cancellations_failed": [],
+        "cancellations_late": [],
+        "warnings": [],
+    }
 
 
 def test_the_daily_job_refuses_a_day_that_is_not_a_date(tmp_path):

@@ -4,7 +4,8 @@ A loan is opened by the payment-result route for every settled disbursement, so 
 on the pipeline's hot path: opens are queued and written at flush as one INSERT that ignores a
 loan already open (a redelivered result). Repayments and the daily review are rare by
 comparison and go one statement at a time. A loan's terms are stored as the JSON of the risk
-policy it was opened under; the invoice's due date and total are read from the request.
+policy it was opened under; the invoice's due date (and, for loans opened before the fee base
+was kept, its total) are read from the request.
 """
 
 from __future__ import annotations
@@ -57,7 +58,16 @@ class SqlLoanRepository:
         self._clock = clock
         self._opening: list[dict[str, Any]] = []
 
-    async def open(self, request_id: str, principal: Money, start: date, terms: Policy) -> None:
+    async def open(
+        self,
+        request_id: str,
+        principal: Money,
+        start: date,
+        terms: Policy,
+        *,
+        eligible_base: Money | None = None,
+        upfront_interest: Money | None = None,
+    ) -> None:
         now = self._clock()
         fen = to_fen(principal)
         self._opening.append(
@@ -72,6 +82,10 @@ class SqlLoanRepository:
                 "released_fen": 0,
                 "days_past_due": 0,
                 "warned": None,
+                "base_fen": None if eligible_base is None else to_fen(eligible_base),
+                "upfront_interest_fen": (
+                    None if upfront_interest is None else to_fen(upfront_interest)
+                ),
                 "opened_at": now,
                 "updated_at": now,
             }
@@ -93,7 +107,9 @@ class SqlLoanRepository:
             seller_uscc=row.seller_uscc,
             buyer_uscc=row.buyer_uscc,
             principal=from_fen(row.principal_fen, row.currency),
-            eligible_base=from_fen(row.total_fen, row.currency),
+            eligible_base=from_fen(
+                row.total_fen if row.base_fen is None else row.base_fen, row.currency
+            ),
             start=row.start_date,
             due_date=request.invoice.due_date,
             terms=_terms(row.terms),
@@ -109,6 +125,11 @@ class SqlLoanRepository:
             ),
             released=from_fen(row.released_fen, row.currency),
             warned=None if row.warned is None else EarlyWarningLevel(row.warned),
+            upfront_interest=(
+                None
+                if row.upfront_interest_fen is None
+                else from_fen(row.upfront_interest_fen, row.currency)
+            ),
         )
 
     async def add_repayment(self, request_id: str, repayment: Repayment) -> bool:

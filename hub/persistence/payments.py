@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -13,11 +13,12 @@ from canonical import DisbursementInstruction, Money, PaymentResult, PaymentStat
 from hub.persistence.money import from_fen, to_fen
 from hub.persistence.sql import execute_many, insert_ignoring_duplicates
 from hub.persistence.tables import DisbursementRow, RegistrationRow, table_of
-from routes.ports import Clock
+from routes.ports import Clock, Payout
 
 __all__ = ["SqlDisbursementRepository", "SqlRegistrationRepository"]
 
 _FINAL = frozenset({PaymentStatus.SETTLED.value, PaymentStatus.REJECTED.value})
+_SETTLED = PaymentStatus.SETTLED.value
 
 _registrations = table_of(RegistrationRow)
 _disbursements = table_of(DisbursementRow)
@@ -28,6 +29,10 @@ _PAYMENT = select(
     _disbursements.c.bank_code,
     _disbursements.c.amount_fen,
     _disbursements.c.currency,
+    _disbursements.c.principal_fen,
+    _disbursements.c.base_fen,
+    _disbursements.c.upfront_interest_fen,
+    _disbursements.c.presumed,
 )
 _BY_ID = _PAYMENT.where(_disbursements.c.id == bindparam("b_id"))
 _BY_REQUESTS = _PAYMENT.where(
@@ -41,6 +46,7 @@ _SET_RESULT = (
         bank_code=bindparam("bank_code"),
         reason=bindparam("reason"),
         bank_reference=bindparam("bank_reference"),
+        presumed=bindparam("presumed"),
         updated_at=bindparam("updated_at"),
     )
 )
@@ -79,7 +85,8 @@ class SqlRegistrationRepository:
 class _Payment:
     state: str
     bank_code: str | None
-    amount: Money
+    payout: Payout
+    presumed: bool = False
 
 
 class SqlDisbursementRepository:
@@ -114,21 +121,46 @@ class SqlDisbursementRepository:
                 "instruction": instruction.model_dump_json(),
                 "created_at": now,
                 "updated_at": now,
+                "principal_fen": _fen(instruction.principal),
+                "base_fen": _fen(instruction.eligible_base),
+                "upfront_interest_fen": _fen(instruction.upfront_interest),
+                "presumed": False,
             }
         )
+        payout = Payout(
+            amount=instruction.amount,
+            principal=instruction.principal or instruction.amount,
+            eligible_base=instruction.eligible_base,
+            upfront_interest=instruction.upfront_interest,
+        )
         self._known.setdefault(
-            instruction.id, _Payment(PaymentStatus.PENDING.value, None, instruction.amount)
+            instruction.id, _Payment(PaymentStatus.PENDING.value, None, payout)
         )
 
-    async def record_result(self, result: PaymentResult) -> Money | None:
+    async def record_result(self, result: PaymentResult) -> Payout | None:
+        """A final verdict is final, but for a presumed success (e-CNY PR03): its confirmation
+        is recorded (nothing for the flow to do), its correction to a failure is recorded and
+        returned marked `corrects_presumed`, for the flow to undo the settlement."""
         payment = await self._payment(result.instruction_id)
         if payment is None:
             raise LookupError(f"no disbursement {result.instruction_id}")
-        if payment.state in _FINAL or (
-            payment.state == result.status.value and payment.bank_code == result.bank_code
-        ):
+        presumed_paid = payment.state == _SETTLED and payment.presumed
+        if payment.state in _FINAL and not presumed_paid:
             return None
+        if payment.state == result.status.value and payment.bank_code == result.bank_code:
+            return None
+        if presumed_paid and result.status is PaymentStatus.PENDING:
+            return None  # older news than the presumed settlement
+        self._record(payment, result)
+        if not presumed_paid:
+            return payment.payout
+        if result.status is PaymentStatus.SETTLED:
+            return None  # confirmed: the flow already booked it
+        return replace(payment.payout, corrects_presumed=True)
+
+    def _record(self, payment: _Payment, result: PaymentResult) -> None:
         payment.state, payment.bank_code = result.status.value, result.bank_code
+        payment.presumed = result.presumed
         self._results.append(
             {
                 "b_id": result.instruction_id,
@@ -136,10 +168,10 @@ class SqlDisbursementRepository:
                 "bank_code": result.bank_code,
                 "reason": result.reason[:140] or None,
                 "bank_reference": result.bank_reference[:64] or None,
+                "presumed": result.presumed,
                 "updated_at": self._clock(),
             }
         )
-        return payment.amount
 
     async def flush(self) -> None:
         new, self._new = self._new, []
@@ -166,6 +198,20 @@ class SqlDisbursementRepository:
 
     def _remember(self, rows: Any) -> None:
         for row in rows:
-            self._known.setdefault(
-                row.id, _Payment(row.state, row.bank_code, from_fen(row.amount_fen, row.currency))
+            amount = from_fen(row.amount_fen, row.currency)
+            payout = Payout(
+                amount=amount,
+                principal=_money(row.principal_fen, row.currency) or amount,
+                eligible_base=_money(row.base_fen, row.currency),
+                upfront_interest=_money(row.upfront_interest_fen, row.currency),
             )
+            presumed = bool(row.presumed)
+            self._known.setdefault(row.id, _Payment(row.state, row.bank_code, payout, presumed))
+
+
+def _fen(money: Money | None) -> int | None:
+    return None if money is None else to_fen(money)
+
+
+def _money(fen: int | None, currency: str) -> Money | None:
+    return None if fen is None else from_fen(fen, currency)

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Index,
@@ -36,6 +37,7 @@ __all__ = [
     "RequestEventRow",
     "RequestRow",
     "ReservationRow",
+    "TimerRow",
     "table_of",
 ]
 
@@ -156,6 +158,25 @@ class OutboxRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(_TS)
 
 
+class TimerRow(Base):
+    """A message to publish later: the outbox's sibling. Written in the transaction that
+    decided the wait; moved into the outbox (and `fired_at` set) once the hub's clock passes
+    `due_at`, in one transaction, so it is published once and survives restarts."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_pending", "fired_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(_ID, unique=True)
+    topic: Mapped[str] = mapped_column(_ID)
+    key: Mapped[str] = mapped_column(_ID)
+    envelope: Mapped[str] = mapped_column(Text)
+    """The envelope as JSON, published as it is (its message id is its own)."""
+    due_at: Mapped[datetime] = mapped_column(_TS)
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    fired_at: Mapped[datetime | None] = mapped_column(_TS)
+
+
 class FacilityRow(Base):
     """A seller's factoring facility: the limit, what is used and what is held for requests."""
 
@@ -212,6 +233,8 @@ class RegistrationRow(Base):
     registration_no: Mapped[str] = mapped_column(String(32))
     modification_code: Mapped[str] = mapped_column(String(32))
     registered_at: Mapped[datetime] = mapped_column(_TS)
+    cancelled_at: Mapped[datetime | None] = mapped_column(_TS)
+    """When the registry cancelled it (注销登记) after the financing was settled."""
 
 
 class DisbursementRow(Base):
@@ -232,6 +255,14 @@ class DisbursementRow(Base):
     instruction: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_TS)
     updated_at: Mapped[datetime] = mapped_column(_TS)
+    principal_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """The financing's principal; `amount_fen` is what is paid (None: the same)."""
+    base_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """The face the fee is charged on (None: the invoice total)."""
+    upfront_interest_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """Interest deducted from the payment (discount method)."""
+    presumed: Mapped[bool | None] = mapped_column(Boolean)
+    """The state is only presumed by the channel (e-CNY PR03/PR04): a correction may follow."""
 
 
 class DocumentRow(Base):
@@ -291,6 +322,10 @@ class LoanRow(Base):
     released_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     days_past_due: Mapped[int] = mapped_column(Integer, default=0)
     warned: Mapped[str | None] = mapped_column(String(16))
+    base_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """The face the fee is charged on (None: the invoice total)."""
+    upfront_interest_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """Interest prepaid to maturity (discount method)."""
     opened_at: Mapped[datetime] = mapped_column(_TS)
     updated_at: Mapped[datetime] = mapped_column(_TS)
 

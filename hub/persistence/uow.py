@@ -1,4 +1,4 @@
-"""The unit of work: one session, one transaction, state + inbox + outbox together.
+"""The unit of work: one session, one transaction, state + inbox + outbox (+ timers) together.
 
 `async with uow:` begins; `commit()` must be called explicitly; leaving without it rolls back.
 After a commit, `on_commit` hooks see the outbox rows this transaction wrote, so the relay (or
@@ -21,6 +21,7 @@ from hub.persistence.loans import SqlLoanRepository
 from hub.persistence.messaging import SqlDeadLetters, SqlInbox, SqlOutbox
 from hub.persistence.payments import SqlDisbursementRepository, SqlRegistrationRepository
 from hub.persistence.requests import SqlRequestRepository
+from hub.persistence.timers import SqlTimers
 from hub.transport.base import Outgoing
 from routes.ports import Clock
 
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.documents = SqlDocumentRepository(self.session)
         self.invoice_locks = SqlInvoiceLocks(self.session, clock)
         self.loans = SqlLoanRepository(self.session, clock)
+        self.timers = SqlTimers(self.session, clock, skip_locked=not self._database.is_sqlite)
         return self
 
     async def __aexit__(

@@ -7,6 +7,8 @@ of executemany statements. If any message fails, that transaction is rolled back
 is applied again with a savepoint per message, so one bad message spoils nothing else.
 A message whose call or apply fails is retried with exponential backoff (tenacity); after the
 last attempt, or at once for a permanent error, it goes to the dead-letter store.
+A message an apply step returns as `Later` goes to the timers table instead of the outbox, in
+the same transaction, with its own message id; the timekeeper publishes it when it is due.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from canonical import MESSAGE_TYPES, Envelope, Message
 from canonical.envelope import new_message_id
 from hub.persistence.requests import Cause
+from hub.persistence.timers import Scheduled
 from hub.persistence.uow import SqlUnitOfWork, UnitOfWorkFactory
 from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy, is_permanent
 from hub.transport.base import Outgoing
+from routes.later import Later
 from routes.registry import Route, Services
 
-__all__ = ["RouteConsumer", "derive", "emit_envelopes"]
+__all__ = ["RouteConsumer", "derive", "emit_envelopes", "emit_now_and_later"]
 
 log = logging.getLogger("factorhub.consumer")
 
@@ -74,6 +78,20 @@ def derive(parent: Envelope, message: Message) -> Envelope:
 
 def emit_envelopes(parent: Envelope, messages: Sequence[Message]) -> list[Outgoing]:
     return [(m.topic, derive(parent, m)) for m in messages]
+
+
+def emit_now_and_later(
+    parent: Envelope, emitted: Sequence[Message | Later]
+) -> tuple[list[Outgoing], list[Scheduled]]:
+    """What an apply step returned, as outbox rows and as timers (each with a fresh id)."""
+    now: list[Outgoing] = []
+    later: list[Scheduled] = []
+    for item in emitted:
+        if isinstance(item, Later):
+            later.append((item.message.topic, derive(parent, item.message), item.due_at))
+        else:
+            now.append((item.topic, derive(parent, item)))
+    return now, later
 
 
 class RouteConsumer:
@@ -213,6 +231,7 @@ class RouteConsumer:
             fresh = [i for i in items if i.envelope.message_id not in seen]
             await uow.expect(i.envelope.correlation_id for i in fresh)
             outgoing: list[Outgoing] = []
+            timers: list[Scheduled] = []
             for item in fresh:
                 envelope = item.envelope
                 uow.requests.cause = Cause(envelope.message_id, envelope.type)
@@ -220,10 +239,13 @@ class RouteConsumer:
                     emitted = await self.route.apply(item.message, item.called, uow, self._services)
                 except Exception as error:
                     raise _Isolate from error
-                outgoing.extend(emit_envelopes(envelope, emitted))
+                now, later = emit_now_and_later(envelope, emitted)
+                outgoing.extend(now)
+                timers.extend(later)
             try:
                 await uow.inbox.claim_many(group, [i.envelope.message_id for i in fresh])
                 await uow.outbox.add_many(outgoing)
+                await uow.timers.add_many(timers)
                 await uow.commit()
             except Exception as error:  # e.g. a concurrent consumer handled one meanwhile
                 raise _Isolate from error
@@ -243,7 +265,9 @@ class RouteConsumer:
                             item.message, item.called, uow, self._services
                         )
                         await uow.flush()
-                        await uow.outbox.add_many(emit_envelopes(envelope, emitted))
+                        now, later = emit_now_and_later(envelope, emitted)
+                        await uow.outbox.add_many(now)
+                        await uow.timers.add_many(later)
                 except IntegrityError:
                     uow.forget()
                     continue  # already handled by this group: a redelivery

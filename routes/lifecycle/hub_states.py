@@ -121,6 +121,13 @@ HUB_MOVES: tuple[HubMove, ...] = (
         (V.DISBURSEMENT_FAILED,),
         "routes/disbursement.py (bank RJCT): the final-failure row decided from §3.7",
     ),
+    HubMove(
+        F.DISBURSED,
+        F.REJECTED,
+        (),
+        "routes/disbursement.py: an e-CNY presumed success (PR03) corrected to PR01; §4.1 "
+        "never books a presumed payment as DISBURSED",
+    ),
     HubMove(F.DISBURSED, F.PARTIALLY_REPAID, (V.REPAYMENT,), "routes/repayment.py (partial)"),
     HubMove(F.DISBURSED, F.SETTLED, (V.REPAYMENT,), "routes/repayment.py (in full)"),
     HubMove(F.PARTIALLY_REPAID, F.PARTIALLY_REPAID, (V.REPAYMENT,), "routes/repayment.py (again)"),

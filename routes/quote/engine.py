@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from routes.quote.arithmetic import ZERO, accrual, days_between, fen_half_up
+from routes.quote.charges import charges
 from routes.quote.eligibility import Assessment, assess
 from routes.quote.ledger import Ledger, Tranche
 from routes.quote.models import (
@@ -52,10 +53,16 @@ def quote(request: QuoteRequest) -> QuoteResult:
         fen_half_up(accrual(share, policy.annual_rate, days_between(start, check.maturity), basis))
         for share, check in zip(shares, checks, strict=True)
     ]
-    fee = fen_half_up(base * policy.fee_rate)
+    split = charges(
+        principal,
+        base,
+        start=start,
+        maturity=max(check.maturity for check in checks),
+        policy=policy,
+        planned_interest=sum(planned, ZERO),
+    )
+    fee, upfront, net = split.fee, split.upfront_interest, split.net
     discount = policy.interest_method == "discount"
-    upfront = sum(planned, ZERO) if discount else ZERO
-    net = principal - upfront - (fee if policy.fee_timing == "upfront" else ZERO)
     if net < 0:
         return _rejected(request, checks, base, [*reasons, "NET_DISBURSEMENT_NEGATIVE"])
     decision, state = Decision.APPROVED, QuoteState.DISBURSED
@@ -76,7 +83,7 @@ def quote(request: QuoteRequest) -> QuoteResult:
                 for share, check, interest in zip(shares, checks, planned, strict=True)
                 if share > 0
             ],
-            fee_unpaid=fee if policy.fee_timing == "arrears" else ZERO,
+            fee_unpaid=split.fee_in_arrears,
         )
         repayments = ledger.apply_all(request.events)
         state = ledger.state

@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Literal
 
 import httpx
 
-from hub.app import Hub
+from hub.app import Hub, utc_now
 from hub.config import Settings
 from hub.demo import facility_terms
 from hub.operations import StateCounts, count_states, open_facilities
 from hub.runtime.retry import RetryPolicy
 from hub.serving import running_ingress
-from routes.policy import Policy, flow_policy
+from routes.policy import FlowPolicy, Policy, flow_policy
 from simulators.erp.dataset import Companies, generate_companies
 from simulators.runner import RunningSimulator, running_simulators
 
@@ -62,20 +63,26 @@ async def running_stack(
     broker_url: str | None = None,
     *,
     verify: bool = False,
+    credit: bool = False,
     channel: Literal["iso20022", "soap", "ecny"] = "iso20022",
     companies: Companies | None = None,
     retry: RetryPolicy | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    policy: FlowPolicy | None = None,
 ) -> AsyncIterator[Stack]:
     """`verify`: the VAT platform simulator runs too and the hub verifies every invoice.
+    `credit`: the credit bureau simulator runs too and the hub checks every seller and buyer.
     `channel`: the payment channel the policy chooses; `soap` also runs the bank core
     simulator, `ecny` the e-CNY operator simulator (the hub reads its keys and wallets from its
     admin API, and its notifies come back to the ingress's `/v1/ecny/notify`).
     `companies`: the sellers and buyers (default: 4 sellers, 8 buyers of the seed's dataset;
     the e-CNY simulator has wallets for the seed's default dataset, `generate_companies(SEED)`).
-    `retry`: the hub's retry policy (default: 4 quick attempts)."""
+    `retry`: the hub's retry policy (default: 4 quick attempts). `clock`: the hub's clock (a
+    test moves it to "the next day"). `policy`: the flow policy (default: the channel's)."""
     companies = companies or generate_companies(SEED, sellers=4, buyers=8)
     partner = {"iso20022": [], "soap": ["bankcore"], "ecny": ["ecny"]}[channel]
     names = ["registry", "bank", *(["vat"] if verify else []), *partner]
+    names += ["credit"] if credit else []
     ingress_port = _free_port() if channel == "ecny" else 0
     async with running_simulators(names, seed=SEED) as sims:
         settings = replace(
@@ -85,6 +92,8 @@ async def running_stack(
             registry_url=sims["registry"].base_url,
             bank_url=sims["bank"].base_url,
             vat_url=sims["vat"].base_url if verify else None,
+            credit_url=sims["credit"].base_url if credit else None,
+            credit_token="tyc-sim-token" if credit else None,  # the simulator's default account
             retry=retry or RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
             http_timeout=5.0,
         )
@@ -97,10 +106,9 @@ async def running_stack(
                 ecny_from_simulator=True,
                 ecny_notify_url=f"http://127.0.0.1:{ingress_port}/v1/ecny/notify",
             )
-        policy = (
-            None if channel == "iso20022" else flow_policy(Policy(disbursement_channel=channel))
-        )
-        async with Hub(settings, policy=policy) as hub:
+        if policy is None and channel != "iso20022":
+            policy = flow_policy(Policy(disbursement_channel=channel))
+        async with Hub(settings, policy=policy, clock=clock) as hub:
             await open_facilities(hub.units, facility_terms(companies.sellers, one_small=False))
             async with running_ingress(hub, port=ingress_port) as url:
                 yield Stack(hub=hub, ingress_url=url, sims=sims, companies=companies)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -72,6 +73,24 @@ async def _instructions(stack: Stack) -> dict[str, str]:
     }
 
 
+async def _principals(stack: Stack) -> dict[str, Decimal]:
+    """Our disbursements: instruction id -> the principal financed (the facility's use; the
+    bank pays it less the fee deducted up front)."""
+    async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
+        async with stack.hub.units() as uow:
+            ids = (await uow.session.execute(select(RequestRow.id))).scalars().all()
+        bodies = [(await client.get(f"/v1/requests/{i}")).json() for i in ids]
+    return {
+        b["disbursement"]["instruction_id"]: Decimal(b["disbursement"]["principal"])
+        for b in bodies
+        if b["disbursement"] is not None
+    }
+
+
+def _financed(principals: dict[str, Decimal], paid: Iterable[str]) -> Decimal:
+    return sum((principals[i] for i in paid), Decimal(0))
+
+
 async def _bankcore_executed(stack: Stack) -> Counter[str]:
     state = await _admin(stack, "bankcore", "GET", "/state")
     return Counter(entry["end_to_end_id"] for entry in state["ledger"])
@@ -121,6 +140,7 @@ async def test_every_application_paid_through_the_bank_core_is_disbursed_and_pai
         executed = await _bankcore_executed(stack)
         state = await _admin(stack, "bankcore", "GET", "/state")
         instructions = await _instructions(stack)
+        principals = await _principals(stack)
         used = await _used(stack)
         iso_ledger = await stack.bank_ledger()
     assert counts.dead_letters == 0
@@ -130,7 +150,7 @@ async def test_every_application_paid_through_the_bank_core_is_disbursed_and_pai
     assert all(a["executed"] == 1 for a in state["attempts"])
     paid = {e["end_to_end_id"]: e["amount"] for e in state["ledger"]}
     assert paid == instructions  # the amounts instructed are the amounts paid
-    assert used == sum((Decimal(a) for a in paid.values()), Decimal(0))
+    assert used == _financed(principals, paid)
     assert iso_ledger == []  # nothing went through the ISO channel
 
 
@@ -151,6 +171,7 @@ async def test_a_bank_core_answer_lost_after_the_payment_is_asked_about_and_paid
         injected = (await _admin(stack, "bankcore", "GET", "/faults"))["injected"]
         received = await _admin(stack, "bankcore", "GET", "/received")
         used = await _used(stack)
+        principals = await _principals(stack)
     assert injected.get("lose_answer", 0) > 0  # the faults really happened
     asked = [r for r in received if "QueryPaymentStatus" in str(r["body"])]
     assert asked  # after a lost answer the hub asked the core what became of the payment
@@ -159,7 +180,7 @@ async def test_a_bank_core_answer_lost_after_the_payment_is_asked_about_and_paid
     assert len(executed) == COUNT
     assert set(executed.values()) == {1}  # never twice
     assert state["stats"]["max_executions_per_end_to_end_id"] == 1
-    assert used == sum((Decimal(e["amount"]) for e in state["ledger"]), Decimal(0))
+    assert used == _financed(principals, (e["end_to_end_id"] for e in state["ledger"]))
 
 
 # --- (b) e-CNY, the final state by the operator's notify ----------------------------------------
@@ -174,6 +195,7 @@ async def test_every_application_paid_in_ecny_is_disbursed_when_the_operators_no
         counts = await _push(stack)
         orders = await _ecny_orders(stack)
         instructions = await _instructions(stack)
+        principals = await _principals(stack)
         used = await _used(stack)
         notifies = (await _admin(stack, "ecny", "GET", "/notify"))["notifies"]
         histories = [await _notified(stack, i) for i in instructions]
@@ -183,7 +205,7 @@ async def test_every_application_paid_in_ecny_is_disbursed_when_the_operators_no
     assert {o["out_trade_no"]: o["amount"] for o in orders.values()} == instructions
     assert [o["executions"] for o in orders.values()] == [1] * COUNT  # each paid exactly once
     assert {o["prc_sts"] for o in orders.values()} == {"PR00"}
-    assert used == sum((Decimal(a) for a in instructions.values()), Decimal(0))
+    assert used == _financed(principals, instructions)
     # DISBURSED only by the operator's notify (the order's own answer is PR02, pending)...
     assert len(notifies) == COUNT
     assert all(n["acknowledged"] and n["url"].endswith(NOTIFY) for n in notifies)
@@ -242,6 +264,7 @@ async def test_duplicated_late_and_out_of_order_ecny_notifies_change_nothing(tmp
         after_counts = await stack.settle(COUNT)
         after = [await _notified(stack, i) for i in orders]
         used_after = await _used(stack)
+        principals = await _principals(stack)
     assert counts.dead_letters == 0
     assert counts.by_state == {"DISBURSED": COUNT}
     assert [o["executions"] for o in orders.values()] == [1] * COUNT
@@ -251,7 +274,7 @@ async def test_duplicated_late_and_out_of_order_ecny_notifies_change_nothing(tmp
     assert after_counts.by_state == {"DISBURSED": COUNT}  # ...which moved nothing
     assert after_counts.dead_letters == 0
     assert after == before  # same states, disbursement rows and histories
-    assert used_after == used == sum((Decimal(o["amount"]) for o in orders.values()), Decimal(0))
+    assert used_after == used == _financed(principals, orders)
     assert all(n["acknowledged"] for n in notifies)
     first_round = [n for n in notifies if not n.get("resent")]
     assert all(len(n["attempts"]) >= 2 for n in first_round)  # each delivered twice
@@ -430,6 +453,7 @@ async def test_a_presumed_failure_stays_pending_until_reconciliation_shows_it_wa
         await _reconcile(stack)
         counts = await stack.settle(4, timeout_s=10)
         used = await _used(stack)
+        principals = await _principals(stack)
     assert {r["state"] for r in presumed} == {"DISBURSING"}  # a presumed failure is not released
     # (PR04 or, when the order's own PR02 answer was applied after the notify, PR02: the flow
     # takes any other pending code as news; both leave the money held)
@@ -437,15 +461,9 @@ async def test_a_presumed_failure_stays_pending_until_reconciliation_shows_it_wa
     assert {r["disbursement"]["bank_code"] for r in presumed} <= {"PR02", "PR04"}
     assert counts.by_state == {"DISBURSED": 4}
     assert [o["executions"] for o in orders.values()] == [1] * 4
-    assert used == sum((Decimal(o["amount"]) for o in orders.values()), Decimal(0))
+    assert used == _financed(principals, orders)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mappings.ecny reads PR03 (presumed success) as SETTLED, which is final in the flow: "
-    "the operator's later correction to PR01 is ignored, so the hub keeps DISBURSED (limit "
-    "used, loan open) for money that never moved",
-)
 async def test_a_presumed_success_corrected_to_a_failure_at_reconciliation_releases_the_limit(
     tmp_path,
 ):

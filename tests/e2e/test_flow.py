@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
@@ -70,7 +70,11 @@ async def test_pushed_invoices_are_matched_registered_and_paid_exactly_once(stac
         if case.expected_outcome == "disbursable":
             assert state["state"] == "DISBURSED", (state["reason"], state["detail"])
             expected = (case.invoice.total * Decimal("0.80")).quantize(Decimal("0.01"), ROUND_DOWN)
-            assert Decimal(state["disbursement"]["amount"]) == expected
+            fee = (case.invoice.total * Decimal("0.005")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            paid = state["disbursement"]
+            assert Decimal(paid["principal"]) == expected
+            assert Decimal(paid["fee"]) == fee  # §6.0: 0.5 % of the face, deducted
+            assert Decimal(paid["amount"]) == expected - fee
             assert [h["state"] for h in state["history"]] == [
                 "SUBMITTED",
                 "MATCHED",

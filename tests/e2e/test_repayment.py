@@ -76,7 +76,9 @@ async def test_repayments_run_the_waterfall_give_the_limit_back_and_settle_the_l
         assert body["state"] == "DISBURSED"
         loan = body["loan"]
         principal = Decimal(loan["principal"])
-        assert Decimal(body["disbursement"]["amount"]) == principal
+        assert Decimal(body["disbursement"]["principal"]) == principal
+        fee = (Decimal(body["total"]) * Decimal("0.005")).quantize(Decimal("0.01"))
+        assert Decimal(body["disbursement"]["amount"]) == principal - fee  # deducted (§6.0)
         assert loan["outstanding"] == loan["principal"]
         assert date.fromisoformat(loan["maturity"]) > TODAY
         seller = body["seller_uscc"]
@@ -90,9 +92,9 @@ async def test_repayments_run_the_waterfall_give_the_limit_back_and_settle_the_l
         }
         assert (await client.post("/v1/repayments", json=partial)).status_code == 202
         body = await _until(client, request_id, "PARTIALLY_REPAID")
-        # paid on the day of disbursement: no interest yet; the fee (0.5 % of the face) first
-        fee = (Decimal(body["total"]) * Decimal("0.005")).quantize(Decimal("0.01"))
-        repaid = Decimal("50000.00") - fee
+        # paid on the day of disbursement: no interest yet, and the fee was deducted from
+        # the payout, so all of it is principal
+        repaid = Decimal("50000.00")
         assert Decimal(body["loan"]["outstanding"]) == principal - repaid
         assert await _used(stack, seller) == used_before - repaid  # revolving: given back
 

@@ -116,15 +116,18 @@ async def test_an_erp_push_whose_delivery_note_covers_less_than_the_invoice_is_p
         # 21 > 20 x 1.02: delivered only. Eligible face = 1,027,270.34 + 702.41 x 20 / 21
         # (= 668.9619...) = 1,027,939.3019... -> 1,027,939.30 (down to the fen; the order's
         # total is the same 1,027,939.30); principal 1,027,939.30 x 0.80 = 822,351.44
-        # (not 1,027,972.75 x 0.80 = 822,378.20).
+        # (not 1,027,972.75 x 0.80 = 822,378.20); the fee, 0.5 % of the eligible face
+        # 1,027,939.30 = 5,139.6965 -> 5,139.70, is deducted: 817,211.74 paid.
         request_id = await submit_with_delivery(stack, case)
         paid = await state_of(stack, request_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
         ledger = await stack.bank_ledger()
 
     assert paid["state"] == "DISBURSED", (paid["reason"], paid["detail"])
-    assert Decimal(paid["disbursement"]["amount"]) == Decimal("822351.44")
+    assert Decimal(paid["disbursement"]["principal"]) == Decimal("822351.44")
+    assert Decimal(paid["disbursement"]["fee"]) == Decimal("5139.70")
+    assert Decimal(paid["disbursement"]["amount"]) == Decimal("817211.74")
     (entry,) = ledger
-    assert Decimal(entry["amount"]) == Decimal("822351.44")
+    assert Decimal(entry["amount"]) == Decimal("817211.74")
     assert entry["end_to_end_id"] == paid["disbursement"]["instruction_id"]
     matched = next(h for h in paid["history"] if h["state"] == "MATCHED")
     assert matched["note"].startswith(

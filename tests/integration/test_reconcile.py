@@ -372,7 +372,9 @@ async def _record(units: UnitOfWorkFactory, settled: list[DisbursementInstructio
     async with units() as uow:
         for paid in settled:
             await uow.disbursements.add(paid)
-            assert await uow.disbursements.record_result(_settled(paid)) == paid.amount
+            payout = await uow.disbursements.record_result(_settled(paid))
+            assert payout is not None
+            assert payout.amount == paid.amount
         await uow.commit()
 
 

@@ -1,7 +1,8 @@
 """A paid-out loan's standing, worked by hand (§2.3-2.7, §3.6, §4.1, §6.0 defaults).
 
-The loan of every case: 361,600.00 paid on 2026-01-05 against a 452,000.00 invoice due
-2026-03-20 (74 days); fee 0.5 % of the face = 2,260.00, collected first; interest 6 % ACT/360.
+The loan of most cases: 361,600.00 paid on 2026-01-05 against a 452,000.00 invoice due
+2026-03-20 (74 days); fee 0.5 % of the face = 2,260.00, collected first (fee in arrears);
+interest 6 % ACT/360.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from canonical import EarlyWarningLevel, FinancingState, Money
 from routes.policy import Policy
 from routes.ports import LoanRecord, Repayment
-from routes.repayment import loan_terms, next_state, standing, warning_level
+from routes.repayment import next_state, standing, warning_level
 
 START = date(2026, 1, 5)
 DUE = date(2026, 3, 20)
@@ -25,8 +26,14 @@ def cny(text: str) -> Money:
     return Money(amount=Decimal(text), currency="CNY")
 
 
+ARREARS = Policy(fee_timing="arrears")
+
+
 def loan(
-    *repayments: Repayment, policy: Policy | None = None, due: date | None = DUE
+    *repayments: Repayment,
+    policy: Policy | None = None,
+    due: date | None = DUE,
+    upfront_interest: str | None = None,
 ) -> LoanRecord:
     return LoanRecord(
         request_id="FR1",
@@ -36,9 +43,10 @@ def loan(
         eligible_base=cny("452000.00"),
         start=START,
         due_date=due,
-        terms=loan_terms(policy or Policy()),
+        terms=policy or ARREARS,
         state=FinancingState.DISBURSED,
         repayments=repayments,
+        upfront_interest=None if upfront_interest is None else cny(upfront_interest),
     )
 
 
@@ -123,9 +131,33 @@ def test_early_warning_levels_follow_the_days_past_due_thresholds():
     ]
 
 
-def test_a_loan_carries_fee_and_interest_in_arrears_whatever_the_policy_says():
-    terms = loan_terms(Policy(fee_timing="upfront", interest_method="discount"))
-    assert (terms.fee_timing, terms.interest_method) == ("arrears", "arrears")
+def test_a_fee_deducted_from_the_payment_is_not_owed_again():
+    # fee upfront (§6.0): 30 days of interest 1,808.00 first, then 98,192.00 of principal
+    upfront = Policy(fee_timing="upfront")
+    repaid = paid("R1", date(2026, 2, 4), "100000.00")
+    now = standing(loan(repaid, policy=upfront), date(2026, 2, 4))
+    assert now.fee_unpaid == Decimal("0.00")
+    assert now.repaid_principal == Decimal("98192.00")
+    assert now.outstanding == Decimal("263408.00")
+
+
+def test_interest_discounted_up_front_is_not_charged_again_at_maturity():
+    # 74 days prepaid: 4,459.73; the principal alone settles the loan at maturity
+    discount = Policy(fee_timing="upfront", interest_method="discount")
+    record = loan(paid("R1", DUE, "361600.00"), policy=discount, upfront_interest="4459.73")
+    now = standing(record, DUE)
+    assert (now.state, now.outstanding) == (FinancingState.SETTLED, Decimal("0.00"))
+
+
+def test_a_discounted_loan_repaid_early_is_settled_by_its_principal_alone():
+    # after 30 of 74 days: no interest is due (4,459.73 was prepaid); the 44 unearned days
+    # go back to the payer as surplus, so the principal settles and a fen less does not
+    discount = Policy(fee_timing="upfront", interest_method="discount")
+    on = date(2026, 2, 4)
+    record = loan(paid("R1", on, "361600.00"), policy=discount, upfront_interest="4459.73")
+    assert standing(record, on).state is FinancingState.SETTLED
+    short = loan(paid("R1", on, "361599.99"), policy=discount, upfront_interest="4459.73")
+    assert standing(short, on).outstanding == Decimal("0.01")
 
 
 @settings(max_examples=150, deadline=None)

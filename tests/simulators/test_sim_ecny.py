@@ -654,7 +654,7 @@ class TestNotify:
 
     async def test_late_notifies_can_overtake_one_another(self):
         async with served(sim_seed=1) as (sim, hub):
-            await sim.client.put("/admin/notify", json={"reorder_ms": 400})
+            await sim.client.put("/admin/notify", json={"reorder_ms": 3000})  # >> a pay
             sent = []
             for n in range(1, 6):
                 number = f"DSB-000{n}"

@@ -1,0 +1,147 @@
+"""Cancelling our 中登网 registrations once the financing is settled (注销登记, §1.7 step 5).
+
+A registration left standing after settlement still tells every later searcher that we hold the
+receivable, so the seller cannot finance it elsewhere: the factor must cancel it, no later than
+T + 10 working days after settlement. The daily job does it: every settled application whose
+registration is not cancelled yet is cancelled at the registry (outside any transaction; a
+cancellation the registry already has is answered again, so a retry is harmless), then marked
+in the same transaction as a note in the application's history. A cancellation the registry
+refuses or cannot take today stays pending and is tried at the next run; one still pending
+past the deadline is listed as late.
+
+Working days are Monday to Friday: the PRC holiday calendar (and its make-up working weekends)
+is not modelled, so the deadline is at most a few days generous around public holidays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row, bindparam, select, update
+
+from canonical import FinancingState, Registration
+from hub.persistence.requests import Cause
+from hub.persistence.tables import LoanRow, RegistrationRow, RequestRow, table_of
+from hub.persistence.uow import UnitOfWorkFactory
+from routes.ports import RegistryGateway
+
+__all__ = ["CANCEL_WITHIN_WORKING_DAYS", "Deregistration", "cancel_settled", "working_days_after"]
+
+CANCEL_WITHIN_WORKING_DAYS = 10
+"""§1.7: cancel no later than T + 10 working days after settlement."""
+
+_CHINA = ZoneInfo("Asia/Shanghai")
+_SETTLED = frozenset({FinancingState.SETTLED})
+_registrations = table_of(RegistrationRow)
+_loans = table_of(LoanRow)
+_requests = table_of(RequestRow)
+_PENDING = (
+    select(
+        _registrations.c.request_id,
+        _registrations.c.registration_no,
+        _registrations.c.modification_code,
+        _registrations.c.registered_at,
+        _loans.c.updated_at.label("settled_at"),
+    )
+    .join(_loans, _loans.c.request_id == _registrations.c.request_id)
+    .join(_requests, _requests.c.id == _registrations.c.request_id)
+    .where(
+        _requests.c.state == FinancingState.SETTLED.value,
+        _registrations.c.cancelled_at.is_(None),
+        _registrations.c.request_id > bindparam("b_after"),
+    )
+    .order_by(_registrations.c.request_id)
+    .limit(bindparam("b_limit"))
+)
+_MARK = (
+    update(_registrations)
+    .where(_registrations.c.request_id == bindparam("b_request"))
+    .values(cancelled_at=bindparam("b_at"))
+)
+
+
+@dataclass(slots=True)
+class Deregistration:
+    """What one run cancelled, could not cancel, and what is past its deadline."""
+
+    cancelled: list[str] = field(default_factory=list)
+    """Request ids whose registration the registry cancelled in this run."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(request id, why) of cancellations to try again at the next run."""
+    late: list[str] = field(default_factory=list)
+    """Request ids still registered past T + 10 working days after settlement."""
+
+
+def working_days_after(day: date, count: int) -> date:
+    """The `count`-th working day (Monday-Friday) after `day`."""
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+async def cancel_settled(
+    units: UnitOfWorkFactory,
+    registry: RegistryGateway,
+    as_of: date,
+    *,
+    now: datetime,
+    page: int = 200,
+) -> Deregistration:
+    """Cancel the registration of every settled application not cancelled yet (see module)."""
+    outcome = Deregistration()
+    after = ""
+    while True:
+        async with units() as uow:
+            rows = list(await uow.session.execute(_PENDING, {"b_after": after, "b_limit": page}))
+        if not rows:
+            return outcome
+        after = rows[-1].request_id
+        registrations = [
+            Registration(
+                request_id=row.request_id,
+                registration_no=row.registration_no,
+                modification_code=row.modification_code,
+                registered_at=row.registered_at,
+            )
+            for row in rows
+        ]
+        errors = await registry.cancel_many(registrations)
+        await _record(units, rows, errors, now, as_of, outcome)
+
+
+async def _record(
+    units: UnitOfWorkFactory,
+    rows: Sequence[Row[Any, Any, Any, Any, Any]],
+    errors: Sequence[Exception | None],
+    now: datetime,
+    as_of: date,
+    outcome: Deregistration,
+) -> None:
+    async with units() as uow:
+        uow.requests.cause = Cause(message_type=f"jobs daily --as-of {as_of}")
+        await uow.requests.preload([row.request_id for row in rows])
+        for row, error in zip(rows, errors, strict=True):
+            request_id: str = row.request_id
+            number: str = row.registration_no
+            if error is None:
+                await uow.session.execute(_MARK, {"b_request": request_id, "b_at": now})
+                await uow.requests.transition(
+                    request_id,
+                    FinancingState.SETTLED,
+                    allowed_from=_SETTLED,
+                    note=f"中登网 注销登记 of 登记证明编号 {number}: the financing is settled",
+                )
+                outcome.cancelled.append(request_id)
+                continue
+            outcome.failed.append((request_id, f"{type(error).__name__}: {error}"[:300]))
+            settled_at: datetime = row.settled_at
+            settled_on = settled_at.astimezone(_CHINA).date()
+            if as_of > working_days_after(settled_on, CANCEL_WITHIN_WORKING_DAYS):
+                outcome.late.append(request_id)
+        await uow.commit()
