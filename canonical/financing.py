@@ -29,6 +29,9 @@ class FinancingState(StrEnum):
     """Where a financing request stands (the domain's application state machine, §4.1)."""
 
     SUBMITTED = "SUBMITTED"
+    AWAITING_DOCUMENTS = "AWAITING_DOCUMENTS"
+    """The invoice names orders that have not come yet (§3.3): matching waits for them, up to
+    the policy's `document_wait_hours`; §4.1's SUBMITTED with its documents incomplete."""
     MATCHED = "MATCHED"
     MATCH_REVIEW = "MATCH_REVIEW"
     REGISTRY_REVIEW = "REGISTRY_REVIEW"

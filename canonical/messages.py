@@ -6,7 +6,7 @@ facts the next step needs, not copies of whole aggregates (except the submitted 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
 
@@ -24,6 +24,7 @@ from canonical.parties import Party
 __all__ = [
     "MESSAGE_TYPES",
     "DisbursementRequested",
+    "DocumentWaitExpired",
     "DocumentsMatched",
     "EarlyWarning",
     "EarlyWarningLevel",
@@ -55,6 +56,18 @@ class FinancingSubmitted(Message):
     """Which 查验 of the invoice this is: 1 when the ERP pushed it; the matching step's
     next-day retry (the platform did not know the invoice yet, or was rate-limited) sends the
     request again with the next attempt (factoring-domain §3.2, §4.1 verification_retry)."""
+
+
+class DocumentWaitExpired(Message):
+    """The time an application was given for the documents its invoice names ran out (a timer
+    set when it began AWAITING_DOCUMENTS); nothing happens if it has moved on since."""
+
+    topic: ClassVar[str] = "financing.document-wait-expired"
+    awaited: tuple[str, ...] = Field(min_length=1)
+    """The order numbers the invoice named that had not come when the wait began."""
+    waiting_since: datetime
+    hours: int = Field(ge=0)
+    """How long the wait was (the policy's `document_wait_hours` then)."""
 
 
 class DocumentsMatched(Message):
@@ -147,7 +160,7 @@ class RepaymentReceived(Message):
 
 
 class EarlyWarningLevel(StrEnum):
-    """How late a financing is (factoring-domain §3.6 thresholds)."""
+    """How serious a warning is (factoring-domain §3.6 thresholds for lateness)."""
 
     WATCH = "WATCH"
     """1 day or more past due."""
@@ -165,17 +178,22 @@ class EarlyWarning(Message):
     level: EarlyWarningLevel
     seller_uscc: str
     buyer_uscc: str
-    days_past_due: int = Field(ge=0)
-    outstanding: Money
-    """Principal not yet repaid."""
-    maturity: date
     as_of: date
+    trigger: str = Field(default="OVERDUE", max_length=64)
+    """What crossed the threshold (§3.6): OVERDUE (days past due, a paid-out financing), or
+    INVOICE_OUT_OF_CONTROL / INVOICE_ABNORMAL (the tax platform flagged the seller's invoice at
+    verification: the application is refused, and the seller's limits should be frozen)."""
+    days_past_due: int = Field(default=0, ge=0)
+    outstanding: Money | None = None
+    """Principal not yet repaid (None: nothing was paid out)."""
+    maturity: date | None = None
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.__name__: cls
     for cls in (
         FinancingSubmitted,
+        DocumentWaitExpired,
         DocumentsMatched,
         LimitReserved,
         ReceivableRegistered,

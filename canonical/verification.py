@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from canonical.documents import Invoice, Provenance
+from canonical.money import Money
 
 __all__ = ["InvoiceVerification", "TaxStatus", "VerificationResult"]
 
@@ -68,6 +69,13 @@ class InvoiceVerification(BaseModel):
     checked_at: datetime
     check_count: int | None = Field(default=None, ge=0)
     """How many times the invoice was checked (the service allows 5 a day)."""
+    seller_tax_no: str = Field(default="", max_length=20)
+    """销方税号 as the tax authority knows it (read even when the face data is not mapped)."""
+    buyer_tax_no: str = Field(default="", max_length=20)
+    """购方税号 as the tax authority knows it."""
+    red_total: Money | None = None
+    """部分红冲: what the red-letter invoices issued against it take off, incl. tax, as a
+    positive amount (None: not flushed, or the service did not say)."""
     provenance: Provenance
 
     @property

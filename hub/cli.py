@@ -7,7 +7,9 @@ factorhub db upgrade           apply database migrations
 factorhub requests show ID     one request's state and full history
 factorhub dlq list|show|replay dead letters
 factorhub timers list          messages waiting for their time (next-day 查验 retries)
-factorhub facilities add|list  seller facilities
+factorhub facilities add|list  seller facilities (buyer|buyers, anchor|anchors: buyer limits,
+                               anchor programmes)
+factorhub portfolio set|show|debtor  the 205号 portfolio (commercial factor caps)
 factorhub schema export DIR    JSON Schema of every bus message
 factorhub map FILE             an external document -> canonical JSON (--list: the formats)
 factorhub render FORMAT FILE   canonical JSON -> an outbound document
@@ -36,6 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli_calc import calc_command, policy_check_command
+from hub.cli_limits import anchor_command, anchors_command, portfolio_app
 from hub.cli_mapping import bench_map_command, map_command, render_command
 from hub.cli_reconcile import reconcile_command
 from hub.cli_simulators import simulators_app
@@ -78,6 +81,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(requests_app, name="requests")
 app.add_typer(facilities_app, name="facilities")
+facilities_app.command("anchor")(anchor_command)
+facilities_app.command("anchors")(anchors_command)
+app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(schema_app, name="schema")
 app.add_typer(bench_app, name="bench")
 app.add_typer(jobs_app, name="jobs")

@@ -1,9 +1,12 @@
-"""Cancelling our 中登网 registrations once the financing is settled (注销登记, §1.7 step 5).
+"""Cancelling our 中登网 registrations once the financing is over (注销登记, §1.7 step 5).
 
 A registration left standing after settlement still tells every later searcher that we hold the
 receivable, so the seller cannot finance it elsewhere: the factor must cancel it, no later than
-T + 10 working days after settlement. The daily job does it: every settled application whose
-registration is not cancelled yet is cancelled at the registry (outside any transaction; a
+T + 10 working days after settlement. The same holds for an application that ended REJECTED or
+CANCELLED after its registration was filed (the bank refused the payout, a later step failed
+for good, an operator upheld another party's blanket registration): compensation undoes the
+registration too. The daily job does it: every such application whose registration is not
+cancelled yet is cancelled at the registry (outside any transaction; a
 cancellation the registry already has is answered again, so a retry is harmless), then marked
 in the same transaction as a note in the application's history. A cancellation the registry
 refuses or cannot take today stays pending and is tried at the next run; one still pending
@@ -21,11 +24,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
 from canonical import FinancingState, Registration
 from hub.persistence.requests import Cause
-from hub.persistence.tables import LoanRow, RegistrationRow, RequestRow, table_of
+from hub.persistence.tables import RegistrationRow, RequestRow, table_of
 from hub.persistence.uow import UnitOfWorkFactory
 from routes.ports import RegistryGateway
 
@@ -35,9 +38,8 @@ CANCEL_WITHIN_WORKING_DAYS = 10
 """§1.7: cancel no later than T + 10 working days after settlement."""
 
 _CHINA = ZoneInfo("Asia/Shanghai")
-_SETTLED = frozenset({FinancingState.SETTLED})
+_OVER = (FinancingState.SETTLED, FinancingState.REJECTED, FinancingState.CANCELLED)
 _registrations = table_of(RegistrationRow)
-_loans = table_of(LoanRow)
 _requests = table_of(RequestRow)
 _PENDING = (
     select(
@@ -45,12 +47,12 @@ _PENDING = (
         _registrations.c.registration_no,
         _registrations.c.modification_code,
         _registrations.c.registered_at,
-        _loans.c.updated_at.label("settled_at"),
+        _requests.c.state,
+        _requests.c.updated_at.label("ended_at"),
     )
-    .join(_loans, _loans.c.request_id == _registrations.c.request_id)
     .join(_requests, _requests.c.id == _registrations.c.request_id)
     .where(
-        _requests.c.state == FinancingState.SETTLED.value,
+        _requests.c.state.in_([state.value for state in _OVER]),
         _registrations.c.cancelled_at.is_(None),
         _registrations.c.request_id > bindparam("b_after"),
     )
@@ -73,7 +75,7 @@ class Deregistration:
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(request id, why) of cancellations to try again at the next run."""
     late: list[str] = field(default_factory=list)
-    """Request ids still registered past T + 10 working days after settlement."""
+    """Request ids still registered past T + 10 working days after the application ended."""
 
 
 def working_days_after(day: date, count: int) -> date:
@@ -93,7 +95,8 @@ async def cancel_settled(
     now: datetime,
     page: int = 200,
 ) -> Deregistration:
-    """Cancel the registration of every settled application not cancelled yet (see module)."""
+    """Cancel the registration of every application settled, rejected or cancelled whose
+    registration is not cancelled yet (see the module)."""
     outcome = Deregistration()
     after = ""
     while True:
@@ -117,7 +120,7 @@ async def cancel_settled(
 
 async def _record(
     units: UnitOfWorkFactory,
-    rows: Sequence[Row[Any, Any, Any, Any, Any]],
+    rows: Sequence[Any],
     errors: Sequence[Exception | None],
     now: datetime,
     as_of: date,
@@ -130,18 +133,24 @@ async def _record(
             request_id: str = row.request_id
             number: str = row.registration_no
             if error is None:
+                state = FinancingState(row.state)
+                why = (
+                    "the financing is settled"
+                    if state is FinancingState.SETTLED
+                    else (f"the application ended {state.value}")
+                )
                 await uow.session.execute(_MARK, {"b_request": request_id, "b_at": now})
                 await uow.requests.transition(
                     request_id,
-                    FinancingState.SETTLED,
-                    allowed_from=_SETTLED,
-                    note=f"中登网 注销登记 of 登记证明编号 {number}: the financing is settled",
+                    state,
+                    allowed_from=frozenset({state}),
+                    note=f"中登网 注销登记 of 登记证明编号 {number}: {why}",
                 )
                 outcome.cancelled.append(request_id)
                 continue
             outcome.failed.append((request_id, f"{type(error).__name__}: {error}"[:300]))
-            settled_at: datetime = row.settled_at
-            settled_on = settled_at.astimezone(_CHINA).date()
-            if as_of > working_days_after(settled_on, CANCEL_WITHIN_WORKING_DAYS):
+            ended_at: datetime = row.ended_at
+            ended_on = ended_at.astimezone(_CHINA).date()
+            if as_of > working_days_after(ended_on, CANCEL_WITHIN_WORKING_DAYS):
                 outcome.late.append(request_id)
         await uow.commit()

@@ -2,7 +2,9 @@
 
 An invoice push becomes a financing request exactly as on the ERP endpoints (same request id
 for the same source document); every other document is stored as canonical JSON under an id
-derived from (tenant, format, source document id), so ingesting it twice stores it once.
+derived from (tenant, format, source document id), so ingesting it twice stores it once. An
+order (or a delivery note) is indexed by its number, and the applications waiting for it
+(AWAITING_DOCUMENTS) are handed back to matching in the same transaction (`routes.awaiting`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal
 import pydantic_core
 
 from hub.intake import Intake
+from hub.late_documents import index_and_hand_back
 from hub.persistence.documents import StoredDocument
 from hub.persistence.uow import UnitOfWorkFactory
 from mappings.catalogue import InboundFormat
@@ -63,6 +66,8 @@ async def ingest(
     )
     async with units() as uow:
         created = await uow.documents.add(document)
+        if created:  # indexed, and the applications waiting for it handed back, at once
+            await index_and_hand_back(uow, document.id, tenant, result, source=fmt.name)
         await uow.commit()
     return Ingested("document", document.id, created)
 

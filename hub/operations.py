@@ -6,9 +6,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from canonical import FinancingState
+from canonical import FinancingState, Money
 from hub.persistence.facilities import BuyerLimitTerms, FacilityTerms
 from hub.persistence.messaging import DeadLetter
+from hub.persistence.programmes_admin import (
+    AnchorFigures,
+    AnchorTerms,
+    PortfolioFigures,
+    PortfolioTerms,
+)
 from hub.persistence.tables import BuyerLimitRow, FacilityRow, RequestRow
 from hub.persistence.uow import UnitOfWorkFactory
 
@@ -62,6 +68,42 @@ async def buyer_limit_rows(units: UnitOfWorkFactory) -> list[BuyerLimitRow]:
             .scalars()
             .all()
         )
+
+
+async def open_anchor_programmes(units: UnitOfWorkFactory, terms: list[AnchorTerms]) -> None:
+    async with units() as uow:
+        for t in terms:
+            await uow.facilities.put_anchor(t)
+        await uow.commit()
+
+
+async def anchor_programmes(units: UnitOfWorkFactory) -> list[AnchorFigures]:
+    async with units() as uow:
+        return await uow.facilities.anchors()
+
+
+async def set_portfolio(units: UnitOfWorkFactory, terms: PortfolioTerms) -> None:
+    """The 205号 portfolio's figures (the first time, its book starts from the hub's)."""
+    async with units() as uow:
+        await uow.facilities.put_portfolio(terms)
+        await uow.commit()
+
+
+async def set_portfolio_debtor(
+    units: UnitOfWorkFactory,
+    debtor_uscc: str,
+    *,
+    related: bool | None = None,
+    other: Money | None = None,
+) -> None:
+    async with units() as uow:
+        await uow.facilities.set_debtor(debtor_uscc, related=related, other=other)
+        await uow.commit()
+
+
+async def portfolio(units: UnitOfWorkFactory) -> PortfolioFigures | None:
+    async with units() as uow:
+        return await uow.facilities.portfolio()
 
 
 @dataclass(frozen=True, slots=True)

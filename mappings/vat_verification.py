@@ -26,7 +26,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from canonical import Invoice, InvoiceKind, InvoiceStatus, PartyRole, Provenance
-from canonical.money import Amount
+from canonical.money import Amount, Money
 from canonical.verification import InvoiceVerification, TaxStatus, VerificationResult
 from mappings._fields import Node, Reader, read_document
 from mappings._invoice import DEFAULT_TOLERANCE, check_tolerance, fingerprint
@@ -312,6 +312,13 @@ def _map(
     status = _status(read, data) if data is not None else None
     count_node = data.get("checkCount") if data is not None else Node(None, "")
     count = None if count_node.blank else read.integer(count_node)
+    seller_tax_no = buyer_tax_no = ""
+    red_total = None
+    if data is not None:
+        seller_tax_no = _tax_no(read, data.first("salerTaxNo", "sellerTaxNo"))
+        buyer_tax_no = _tax_no(read, data.get("buyerTaxNo"))
+        if status is TaxStatus.PARTLY_RED_FLUSHED:
+            red_total = _red_total(problems, read, data.get("redInvoices"))
     invoice = None
     if face and data is not None and result is VerificationResult.CONSISTENT:
         invoice = _invoice(
@@ -329,6 +336,9 @@ def _map(
             invoice=invoice,
             checked_at=checked_at or received_at,
             check_count=count,
+            seller_tax_no=seller_tax_no,
+            buyer_tax_no=buyer_tax_no,
+            red_total=None if red_total is None else Money(amount=red_total, currency="CNY"),
             provenance=Provenance(
                 source_system=SOURCE,
                 source_document_id=key,
@@ -340,6 +350,26 @@ def _map(
         problems.add_validation_error("", exc)
         problems.raise_if_any(SOURCE)
         raise
+
+
+def _tax_no(read: Reader, node: Node) -> str:
+    """A 税号 (the USCC for an enterprise), folded to half-width capitals; "" when absent."""
+    text = read.text(node, required=False, max_len=20) or ""
+    return text.translate(FOLD).upper()
+
+
+def _red_total(problems: Problems, read: Reader, node: Node) -> Decimal | None:
+    """部分红冲: the red-letter invoices' totals (negative as issued, or positive), as the
+    positive amount they take off; None when the service lists none."""
+    items = read.array(node, required=False)
+    if not items:
+        return None
+    total = Decimal("0.00")
+    for item in items:
+        value = read_amount(problems, _texts(item.value), "totalAmount", item.path)
+        if value is not None:
+            total += abs(value)
+    return total
 
 
 def _checked_at(read: Reader, node: Node, received_at: datetime) -> datetime | None:

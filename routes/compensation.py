@@ -2,9 +2,9 @@
 
 When a message is dead-lettered with a permanent error, its route's `compensate` runs in the
 same transaction: the limit held for the application is released and the application ends
-REJECTED with a reason naming the step, instead of waiting forever in a middle state.
-(Cancelling our own 中登网 registration is a call to the registry; the rejection's detail names
-the registration to cancel until that call is automated.)
+REJECTED with a reason naming the step, instead of waiting forever in a middle state. Our own
+中登网 registration, if one was filed, is cancelled at the registry by the daily job
+(`factorhub jobs daily`, hub/deregistration.py), outside any transaction.
 """
 
 from __future__ import annotations

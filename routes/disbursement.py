@@ -167,7 +167,7 @@ async def apply_payment_result(
         )
         return []
     if result.status is PaymentStatus.REJECTED:
-        reason = f"BANK_{result.reason or result.bank_code or 'RJCT'}"[:64]
+        reason = _bank_reason(result)
         await uow.facilities.release(msg.request_id)
         await uow.requests.transition(
             msg.request_id,
@@ -205,7 +205,9 @@ async def _undo_presumed_settlement(
             f"{len(loan.repayments)} repayment(s) were booked against it: an operator must "
             "return them before the financing can be undone",
         )
-    await uow.facilities.restore(loan.seller_uscc, payout.principal, buyer_uscc=loan.buyer_uscc)
+    await uow.facilities.restore(
+        loan.seller_uscc, payout.principal, buyer_uscc=loan.buyer_uscc, request_id=msg.request_id
+    )
     zero = _money(Decimal("0.00"), payout.principal)
     await uow.loans.update(
         msg.request_id,
@@ -232,6 +234,14 @@ async def _undo_presumed_settlement(
             request_id=msg.request_id, reason=_code(reason), detail=detail, step="disbursement"
         )
     ]
+
+
+def _bank_reason(result: PaymentResult) -> str:
+    """A stable code for a refusal: BANK_ and the bank's reason code (AM04, R021, ...), the
+    leading token of its reason ("AM04: insufficient funds"), else its status code."""
+    token = result.reason.split(":", 1)[0].split(None, 1)[0] if result.reason.strip() else ""
+    code = token if token.isascii() and token.isalnum() and len(token) <= 8 else ""
+    return _code(f"BANK_{code or result.bank_code or 'RJCT'}")[:64]
 
 
 def _code(reason: str) -> str:

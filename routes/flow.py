@@ -5,12 +5,14 @@ from __future__ import annotations
 from canonical import (
     DisbursementRequested,
     DocumentsMatched,
+    DocumentWaitExpired,
     FinancingSubmitted,
     LimitReserved,
     PaymentReported,
     ReceivableRegistered,
     RepaymentReceived,
 )
+from routes.awaiting import expire_document_wait
 from routes.compensation import abandon
 from routes.credit import check_parties, credit_wanted
 from routes.disbursement import (
@@ -34,6 +36,12 @@ ROUTES: tuple[Route, ...] = (
         consumes=FinancingSubmitted,
         call_many=verify_invoices,
         apply=match_documents,
+        compensate=abandon("matching", "MATCHING_FAILED"),
+    ),
+    Route(
+        group="expire-document-wait",
+        consumes=DocumentWaitExpired,
+        apply=expire_document_wait,
         compensate=abandon("matching", "MATCHING_FAILED"),
     ),
     Route(

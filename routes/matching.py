@@ -32,6 +32,7 @@ from canonical import (
     Message,
 )
 from canonical.verification import InvoiceVerification
+from routes.awaiting import complete_or_wait
 from routes.later import Later
 from routes.policy import FlowPolicy, MatchingPolicy
 from routes.ports import UnitOfWork
@@ -41,8 +42,10 @@ from routes.quote.models import MatchIn
 from routes.registry import Services
 from routes.verification import (
     asks_again_tomorrow,
+    red_flushed_face,
     retry_tomorrow_or_reject,
     verification_problem,
+    warning_for,
 )
 
 __all__ = ["Match", "match_documents", "match_problem", "match_request"]
@@ -220,11 +223,15 @@ async def match_documents(
         ]
     if verification is not None and asks_again_tomorrow(verification):
         return await retry_tomorrow_or_reject(msg, verification, uow, services)
+    ready = await complete_or_wait(msg, verification, uow, services)  # orders ingested earlier
+    if not isinstance(ready, FinancingRequest):
+        return ready  # AWAITING_DOCUMENTS: orders the invoice names have not come
+    request = ready
     policy = services.policy
     match = match_request(request, policy)
     problem = match.problem
     if verification is not None:
-        problem = verification_problem(verification) or problem
+        problem = verification_problem(verification, request) or problem
     if problem is not None:
         code, detail = problem
         manual = match.shortfall and policy.partial_match_mode == "manual_review"
@@ -240,16 +247,24 @@ async def match_documents(
         await uow.requests.transition(
             msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail
         )
-        return [
-            FinancingRejected(
-                request_id=msg.request_id, reason=code, detail=detail, step="matching"
-            )
-        ]
+        rejected = FinancingRejected(
+            request_id=msg.request_id, reason=code, detail=detail, step="matching"
+        )
+        warning = warning_for(verification, request, services.clock, msg.request_id)
+        return [rejected] if warning is None else [rejected, warning]
     total = request.invoice.total
     face = total.amount if match.eligible_face is None else match.eligible_face
+    note = match.note
+    reduced = red_flushed_face(verification, request)
+    if reduced is not None and reduced < face:
+        face = reduced
+        red = total.amount - reduced
+        note = "; ".join(
+            n for n in (note, f"partly red-flushed: eligible face {face} ({red} taken off)") if n
+        )
     principal = fen_down(face * policy.advance_rate)
     await uow.requests.transition(
-        msg.request_id, FinancingState.MATCHED, allowed_from=_FROM, note=match.note
+        msg.request_id, FinancingState.MATCHED, allowed_from=_FROM, note=note
     )
     return [
         DocumentsMatched(

@@ -211,6 +211,10 @@ class Policy(BaseModel):
     """Invoice verification (§3.2): an invoice the tax platform does not know yet, or a check
     it refused for its daily limit, is asked again the next day, on at most this many days;
     then the application is rejected (0: at once). [P: §6.0 gives no value]"""
+    document_wait_hours: Annotated[int, Field(ge=0, le=720, strict=True)] = 72
+    """Matching (§3.3): orders the invoice names that did not come with it, nor earlier through
+    `/v1/ingest`, are waited for this many hours (AWAITING_DOCUMENTS), then the application is
+    a NO_ORDER exception (0: at once, no waiting; at most 30 days). [P: §6.0 gives no value]"""
     matching: MatchingPolicy = MatchingPolicy()
     credit_checks: CreditChecks = CreditChecks()
 
@@ -312,6 +316,9 @@ class FlowPolicy:
     max_retry_days: int = 3
     """Days on which an invoice the tax platform does not know yet (or would not check today)
     is verified again, the next day each time, before the application is rejected."""
+    document_wait_hours: int = 72
+    """Hours an application waits (AWAITING_DOCUMENTS) for the orders its invoice names that
+    have not come, before they are a NO_ORDER exception; 0: no waiting."""
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
@@ -326,8 +333,8 @@ class FlowPolicy:
 
 def flow_policy(policy: Policy) -> FlowPolicy:
     """What the running flow takes from a risk policy (advance rate, matching tolerances,
-    minimum ticket, verification retry days, payment channel); the factor's own party and
-    account stay the hub's."""
+    minimum ticket, verification retry days, document wait, payment channel); the factor's own
+    party and account stay the hub's."""
     return FlowPolicy(
         advance_rate=policy.advance_rate,
         amount_tolerance_pct=policy.matching.amount_tolerance_pct,
@@ -338,6 +345,7 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         match_exceptions=policy.match_exceptions,
         partial_match_mode=policy.matching.partial_match_mode,
         max_retry_days=policy.max_retry_days,
+        document_wait_hours=policy.document_wait_hours,
         disbursement_channel=policy.disbursement_channel,
         credit_checks=policy.credit_checks,
         terms=policy,

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from canonical import (
     BankAccount,
+    DeliveryNote,
     DisbursementInstruction,
     EarlyWarningLevel,
     FinancingRequest,
@@ -22,6 +23,7 @@ from canonical import (
     Money,
     Party,
     PaymentResult,
+    PurchaseOrder,
     Registration,
 )
 from canonical.credit import CreditStanding
@@ -35,6 +37,9 @@ __all__ = [
     "Clock",
     "CreditBureau",
     "DisbursementRepository",
+    "DocumentIndex",
+    "DocumentKey",
+    "DocumentWait",
     "Facility",
     "FacilityRepository",
     "InvoiceLocks",
@@ -48,6 +53,7 @@ __all__ = [
     "RequestRecord",
     "RequestRepository",
     "ReserveOutcome",
+    "TradeDocuments",
     "UnitOfWork",
     "VerificationGateway",
 ]
@@ -78,27 +84,82 @@ class Facility:
 
 
 class ReserveOutcome(StrEnum):
-    """Result of asking a facility for headroom."""
+    """Result of asking for headroom: held (whole or reduced, §2.2) or refused, and which
+    limit decided (`reason`: the application's reason code)."""
 
     RESERVED = "RESERVED"
     REDUCED_BY_SELLER = "REDUCED_BY_SELLER"
     """Partial approval: all the seller facility's headroom, less than was asked."""
     REDUCED_BY_BUYER = "REDUCED_BY_BUYER"
     """Partial approval: all the buyer (debtor) limit's headroom, less than was asked."""
+    REDUCED_BY_ANCHOR = "REDUCED_BY_ANCHOR"
+    """Partial approval: all the anchor programme's headroom."""
+    REDUCED_BY_SELLER_SHARE = "REDUCED_BY_SELLER_SHARE"
+    """Partial approval: all that is left of the seller's share of the anchor programme."""
+    REDUCED_BY_CONCENTRATION = "REDUCED_BY_CONCENTRATION"
+    """Partial approval: the most the 205号 single-debtor cap (50 %) allows."""
+    REDUCED_BY_RELATED = "REDUCED_BY_RELATED"
+    """Partial approval: the most the 205号 related-party cap (40 %) allows."""
+    REDUCED_BY_LEVERAGE = "REDUCED_BY_LEVERAGE"
+    """Partial approval: the most the 205号 leverage cap (10x net assets) allows."""
     NO_FACILITY = "NO_FACILITY"
     INSUFFICIENT = "INSUFFICIENT"
     """The seller's facility is short (below the floor asked for)."""
     INSUFFICIENT_BUYER = "INSUFFICIENT_BUYER"
     """The buyer's (debtor's) limit is short (below the floor asked for)."""
+    INSUFFICIENT_ANCHOR = "INSUFFICIENT_ANCHOR"
+    """The anchor programme is short."""
+    INSUFFICIENT_SELLER_SHARE = "INSUFFICIENT_SELLER_SHARE"
+    """The seller's share of the anchor programme is (nearly) used up."""
+    INSUFFICIENT_CONCENTRATION = "INSUFFICIENT_CONCENTRATION"
+    """The 205号 single-debtor cap leaves less than the floor."""
+    INSUFFICIENT_RELATED = "INSUFFICIENT_RELATED"
+    """The 205号 related-party cap leaves less than the floor."""
+    INSUFFICIENT_LEVERAGE = "INSUFFICIENT_LEVERAGE"
+    """The 205号 leverage cap leaves less than the floor."""
+    PORTFOLIO_CURRENCY = "PORTFOLIO_CURRENCY"
+    """The 205号 portfolio is kept in another currency than the financing's."""
 
     @property
     def held(self) -> bool:
         return self in _HOLDING
 
+    @property
+    def reason(self) -> str | None:
+        """The reason code of the limit that cut or refused (None: held whole)."""
+        return _REASONS.get(self)
+
 
 _HOLDING = frozenset(
-    {ReserveOutcome.RESERVED, ReserveOutcome.REDUCED_BY_SELLER, ReserveOutcome.REDUCED_BY_BUYER}
+    {
+        ReserveOutcome.RESERVED,
+        ReserveOutcome.REDUCED_BY_SELLER,
+        ReserveOutcome.REDUCED_BY_BUYER,
+        ReserveOutcome.REDUCED_BY_ANCHOR,
+        ReserveOutcome.REDUCED_BY_SELLER_SHARE,
+        ReserveOutcome.REDUCED_BY_CONCENTRATION,
+        ReserveOutcome.REDUCED_BY_RELATED,
+        ReserveOutcome.REDUCED_BY_LEVERAGE,
+    }
 )
+_REASONS = {
+    ReserveOutcome.REDUCED_BY_SELLER: "LIMIT_SELLER",
+    ReserveOutcome.INSUFFICIENT: "LIMIT_SELLER",
+    ReserveOutcome.REDUCED_BY_BUYER: "LIMIT_BUYER",
+    ReserveOutcome.INSUFFICIENT_BUYER: "LIMIT_BUYER",
+    ReserveOutcome.REDUCED_BY_ANCHOR: "LIMIT_ANCHOR",
+    ReserveOutcome.INSUFFICIENT_ANCHOR: "LIMIT_ANCHOR",
+    ReserveOutcome.REDUCED_BY_SELLER_SHARE: "ANCHOR_SELLER_SHARE",
+    ReserveOutcome.INSUFFICIENT_SELLER_SHARE: "ANCHOR_SELLER_SHARE",
+    ReserveOutcome.REDUCED_BY_CONCENTRATION: "CONCENTRATION_50PCT",
+    ReserveOutcome.INSUFFICIENT_CONCENTRATION: "CONCENTRATION_50PCT",
+    ReserveOutcome.REDUCED_BY_RELATED: "RELATED_40PCT",
+    ReserveOutcome.INSUFFICIENT_RELATED: "RELATED_40PCT",
+    ReserveOutcome.REDUCED_BY_LEVERAGE: "LEVERAGE_10X",
+    ReserveOutcome.INSUFFICIENT_LEVERAGE: "LEVERAGE_10X",
+    ReserveOutcome.NO_FACILITY: "NO_FACILITY",
+    ReserveOutcome.PORTFOLIO_CURRENCY: "PORTFOLIO_CURRENCY",
+}
 
 
 class RequestRepository(Protocol):
@@ -136,11 +197,15 @@ class FacilityRepository(Protocol):
         *,
         at_least: Money | None = None,
         buyer_uscc: str | None = None,
+        portfolio: bool = False,
     ) -> tuple[ReserveOutcome, Money]:
         """Atomically hold `amount` on the seller's facility and, when the buyer (debtor) has a
-        limit, on that limit too; or (with `at_least`) all the headroom left when that is less
-        but not below `at_least`. Returns the outcome and what is held. Asking again for the
-        same request changes nothing and answers what it holds."""
+        limit, on that limit too; when the buyer is an anchor with a programme, on the
+        programme and the seller's share of it; with `portfolio` (a commercial factor) and the
+        205号 portfolio configured, in its book within its caps (§2.11). Or (with `at_least`)
+        the least headroom left when that is less but not below `at_least`. Returns the outcome
+        and what is held. Asking again for the same request changes nothing and answers what it
+        holds."""
 
     async def consume(self, request_id: str, amount: Money) -> None:
         """Turn the reservation into use, trued up to the amount actually paid."""
@@ -149,10 +214,16 @@ class FacilityRepository(Protocol):
         """Give back what is held for the request (no-op when nothing is)."""
 
     async def restore(
-        self, seller_uscc: str, amount: Money, *, buyer_uscc: str | None = None
+        self,
+        seller_uscc: str,
+        amount: Money,
+        *,
+        buyer_uscc: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         """Give repaid principal back to a revolving facility and the buyer's limit (used goes
-        down, never below 0)."""
+        down, never below 0). With `request_id`, to every limit its reservation held instead
+        (seller, buyer, anchor programme and seller share, the 205号 book)."""
 
 
 class RegistrationRepository(Protocol):
@@ -258,6 +329,65 @@ class LoanRepository(Protocol):
         """Store where the loan stands after a repayment or a daily review."""
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentKey:
+    """What an ingested trade document is found by: its `kind` (`order`, `delivery`,
+    `customs`), a `number` (the order's; for a delivery note the order it ships against; for a
+    declaration its contract) and the party it names by USCC (an order's buyer, a
+    declaration's exporter; empty when none)."""
+
+    kind: str
+    number: str
+    party_uscc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeDocuments:
+    """Orders and delivery notes ingested earlier, found by order number."""
+
+    orders: tuple[PurchaseOrder, ...] = ()
+    deliveries: tuple[DeliveryNote, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentWait:
+    """An application waiting (AWAITING_DOCUMENTS) for the orders `numbers`."""
+
+    request_id: str
+    numbers: tuple[str, ...]
+    since: datetime
+    due_at: datetime
+
+
+class DocumentIndex(Protocol):
+    """Trade documents ingested through `/v1/ingest`, by their keys, and the orders
+    applications wait for."""
+
+    async def find(self, tenant: str, order_numbers: Collection[str]) -> TradeDocuments:
+        """The tenant's orders with these numbers and the delivery notes shipping against
+        them, the latest received first, in one query."""
+
+    async def wait_for(
+        self,
+        request_id: str,
+        tenant: str,
+        numbers: Sequence[str],
+        *,
+        since: datetime,
+        due_at: datetime,
+    ) -> None:
+        """Record that the application waits for these orders until `due_at`."""
+
+    async def waiting_for(self, tenant: str, numbers: Collection[str]) -> list[DocumentWait]:
+        """The waits that name any of these order numbers (each with all it names)."""
+
+    async def stop_waiting(self, request_id: str) -> None:
+        """The application waits no more (its orders came, or its wait ran out)."""
+
+    async def amend(self, request: FinancingRequest) -> None:
+        """Store the request with the documents that came after it, as matching saw it."""
+
+
 class UnitOfWork(Protocol):
     """The repositories of one transaction; the runtime commits it, never a route."""
 
@@ -278,6 +408,9 @@ class UnitOfWork(Protocol):
 
     @property
     def loans(self) -> LoanRepository: ...
+
+    @property
+    def document_index(self) -> DocumentIndex: ...
 
 
 @dataclass(frozen=True, slots=True)

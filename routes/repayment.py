@@ -226,7 +226,10 @@ async def _give_back(loan: LoanRecord, now: Standing, uow: UnitOfWork) -> Money:
     more = now.repaid_principal - released
     if more > 0:
         await uow.facilities.restore(
-            loan.seller_uscc, _money(more, loan), buyer_uscc=loan.buyer_uscc
+            loan.seller_uscc,
+            _money(more, loan),
+            buyer_uscc=loan.buyer_uscc,
+            request_id=loan.request_id,
         )
         released += more
     return _money(released, loan)

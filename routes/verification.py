@@ -1,12 +1,16 @@
 """Invoice verification (发票查验, factoring-domain §3.2), done in the matching step's call.
 
 What the tax platform says decides: void, red-flushed, out-of-control and inconsistent invoices
-are refused with a reason. An invoice the platform does not know yet (查无此票, or issued today
-and checkable from tomorrow) and a check refused for the platform's daily limit are asked again
-THE NEXT DAY (§4.1 `verification_retry`): the application stays SUBMITTED with a note, and the
-request is sent to the matching step again at 09:00 China time the next day (a durable timer,
-`routes.later.Later`), carrying its attempt count. After the policy's `max_retry_days` such days
-(so 1 + max_retry_days checks in all) it is REJECTED with a stable reason:
+are refused with a reason (out-of-control and abnormal ones also raise an early warning on the
+seller, §3.6); the parties it names must be the application's; a partly red-flushed invoice is
+financed on its total less the red-letter invoices' (`red_flushed_face`).
+
+An invoice the platform does not know yet (查无此票, or issued today and checkable from
+tomorrow) and a check refused for the platform's daily limit are asked again THE NEXT DAY
+(§4.1 `verification_retry`): the application stays SUBMITTED with a note, and the request is
+sent to the matching step again at 09:00 China time the next day (a durable timer,
+`routes.later.Later`), carrying its attempt count. After the policy's `max_retry_days` such
+days (so 1 + max_retry_days checks in all) it is REJECTED with a stable reason:
 
 - `INVOICE_NOT_FOUND` when the platform's last answer was "not found" / "not yet checkable";
 - `VERIFICATION_UNAVAILABLE` when it was still refusing to check (daily limit, throttling).
@@ -20,19 +24,31 @@ error: the consumer retries within seconds, then keeps the message in the dead-l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
-from canonical import FinancingRejected, FinancingState, FinancingSubmitted, Message, TransientError
+from canonical import (
+    EarlyWarning,
+    EarlyWarningLevel,
+    FinancingRejected,
+    FinancingRequest,
+    FinancingState,
+    FinancingSubmitted,
+    Message,
+    TransientError,
+)
 from canonical.verification import InvoiceVerification, TaxStatus, VerificationResult
 from routes.later import CHINA, Later, next_business_morning
-from routes.ports import UnitOfWork
+from routes.ports import Clock, UnitOfWork
 from routes.registry import Services
 
 __all__ = [
     "RETRY_REASON",
     "asks_again_tomorrow",
+    "red_flushed_face",
     "retry_tomorrow_or_reject",
     "verification_problem",
     "verify_invoices",
+    "warning_for",
 ]
 
 RETRY_REASON = "VERIFICATION_RETRY"
@@ -41,14 +57,14 @@ RETRY_REASON = "VERIFICATION_RETRY"
 _REFUSED_STATUS = {
     TaxStatus.VOID: "INVOICE_VOID",
     TaxStatus.RED_FLUSHED: "INVOICE_RED_FLUSHED",
-    TaxStatus.PARTLY_RED_FLUSHED: "INVOICE_PARTLY_RED_FLUSHED",
     TaxStatus.OUT_OF_CONTROL: "INVOICE_OUT_OF_CONTROL",
     TaxStatus.ABNORMAL: "INVOICE_ABNORMAL",
 }
 _REFUSED_RESULT = {
-    VerificationResult.INCONSISTENT: "VERIFICATION_MISMATCH",
+    VerificationResult.INCONSISTENT: "INVOICE_DATA_MISMATCH",
     VerificationResult.TOO_OLD: "INVOICE_TOO_OLD",
 }
+_WARNED = frozenset({TaxStatus.OUT_OF_CONTROL, TaxStatus.ABNORMAL})
 _NOT_FOUND = frozenset({VerificationResult.NOT_FOUND, VerificationResult.NOT_YET_CHECKABLE})
 _NEXT_DAY = _NOT_FOUND | {VerificationResult.LIMIT_EXCEEDED}
 _NOW = frozenset({VerificationResult.SERVICE_ERROR})
@@ -113,14 +129,84 @@ async def retry_tomorrow_or_reject(
     ]
 
 
-def verification_problem(verification: InvoiceVerification) -> tuple[str, str] | None:
-    """(reason code, detail) when the platform's answer refuses the invoice, else None."""
+def verification_problem(
+    verification: InvoiceVerification, request: FinancingRequest | None = None
+) -> tuple[str, str] | None:
+    """(reason code, detail) when the platform's answer refuses the invoice, else None.
+
+    With the `request`, the parties the platform knows must be the application's (§3.2 field
+    checks: seller tax number = the seller's USCC, buyer tax number = the debtor's), and a
+    partly red-flushed invoice whose red amount the platform did not give, or which is
+    flushed to nothing, is refused (one with a known red amount is financed on what is left:
+    `red_flushed_face`)."""
     code = _REFUSED_RESULT.get(verification.result)
     if code is None and verification.status is not None:
         code = _REFUSED_STATUS.get(verification.status)
     if code is None and verification.result is not VerificationResult.CONSISTENT:
         code = "VERIFICATION_REFUSED"
+    if code is None and request is not None:
+        return _party_problem(verification, request) or _red_problem(verification, request)
     if code is None:
         return None
     detail = f"查验: {verification.result.value}, {verification.status or 'normal'}"
     return code, f"{detail} ({verification.result_code} {verification.message})"[:300]
+
+
+def red_flushed_face(
+    verification: InvoiceVerification | None, request: FinancingRequest
+) -> Decimal | None:
+    """部分红冲 (§3.2): the invoice total less what its red-letter invoices took off; None
+    when the invoice is not partly red-flushed."""
+    if verification is None or verification.status is not TaxStatus.PARTLY_RED_FLUSHED:
+        return None
+    if verification.red_total is None:
+        return None
+    return request.invoice.total.amount - verification.red_total.amount
+
+
+def warning_for(
+    verification: InvoiceVerification | None,
+    request: FinancingRequest,
+    clock: Clock,
+    request_id: str,
+) -> EarlyWarning | None:
+    """§3.2/§3.6: an invoice the tax authority lists as 失控 or 异常 is refused AND raises an
+    early warning on the seller, for risk systems to freeze its limits."""
+    if verification is None or verification.status not in _WARNED:
+        return None
+    return EarlyWarning(
+        request_id=request_id,
+        level=EarlyWarningLevel.ALERT,
+        trigger=_REFUSED_STATUS[verification.status],
+        seller_uscc=request.seller.uscc,
+        buyer_uscc=request.buyer.uscc,
+        as_of=clock().astimezone(CHINA).date(),
+    )
+
+
+def _party_problem(
+    verification: InvoiceVerification, request: FinancingRequest
+) -> tuple[str, str] | None:
+    for role, known, party in (
+        ("seller", verification.seller_tax_no, request.seller),
+        ("buyer", verification.buyer_tax_no, request.buyer),
+    ):
+        if known and known != party.uscc:
+            detail = f"the tax platform names {known} as the {role}, the application {party.uscc}"
+            return "INVOICE_PARTY_MISMATCH", detail
+    return None
+
+
+def _red_problem(
+    verification: InvoiceVerification, request: FinancingRequest
+) -> tuple[str, str] | None:
+    if verification.status is not TaxStatus.PARTLY_RED_FLUSHED:
+        return None
+    if verification.red_total is None:
+        detail = "查验: partly red-flushed (部分红冲), and the platform did not say by how much"
+        return "INVOICE_PARTLY_RED_FLUSHED", detail
+    left = request.invoice.total.amount - verification.red_total.amount
+    if left <= 0:
+        detail = f"查验: red-letter invoices take off {verification.red_total.amount}: nothing left"
+        return "INVOICE_RED_FLUSHED", detail
+    return None

@@ -1,10 +1,13 @@
-"""Seller facilities, buyer (debtor) limits and limit reservations, exact in fen.
+"""Seller facilities, buyer (debtor) limits, anchor programmes, the 205号 portfolio and limit
+reservations, exact in fen.
 
-A unit of work reads each facility and buyer limit it touches once, under the row lock on
-PostgreSQL (SQLite has a single writer), sellers before buyers and each in USCC order, so no
-interleaving of concurrent consumers can over-reserve or deadlock; the figures are written
-back at flush. A reservation holds the same amount on the seller's facility and, when the
-buyer has a limit, on the buyer's: both move together on consume, release and repayment.
+A unit of work reads each limit it touches once, under the row lock on PostgreSQL (SQLite has
+a single writer): sellers, then buyers, then anchor programmes, each in USCC order, then the
+portfolio row, so no interleaving of concurrent consumers can over-reserve or deadlock; the
+figures are written back at flush. A reservation holds the same amount on the seller's
+facility and, where they apply, on the buyer's limit, the anchor's programme (and the seller's
+share of it) and the portfolio's book (`hub/persistence/programmes.py`); it remembers which,
+and all of them move together on consume, release and repayment.
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import BankAccount, Money, Party, PartyRole, ReservationState
+from hub.persistence import programmes, programmes_admin
 from hub.persistence.money import from_fen, to_fen
+from hub.persistence.programmes import AnchorLedger, PortfolioLedger
+from hub.persistence.programmes_admin import (
+    AnchorFigures,
+    AnchorTerms,
+    PortfolioFigures,
+    PortfolioTerms,
+)
 from hub.persistence.sql import execute_many
 from hub.persistence.tables import BuyerLimitRow, FacilityRow, ReservationRow, table_of
 from routes.ports import Clock, Facility, ReserveOutcome
@@ -63,6 +74,8 @@ _GET_RESERVATIONS = select(
     _reservations.c.buyer_uscc,
     _reservations.c.amount_fen,
     _reservations.c.state,
+    _reservations.c.anchor_uscc,
+    _reservations.c.portfolio_debtor,
 ).where(_reservations.c.request_id.in_(bindparam("b_requests", expanding=True)))
 _INSERT_RESERVATION = insert(_reservations)
 _SET_RESERVATION_STATE = (
@@ -70,6 +83,18 @@ _SET_RESERVATION_STATE = (
     .where(_reservations.c.request_id == bindparam("b_request"))
     .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
 )
+
+_O = ReserveOutcome
+_SELLER = (_O.REDUCED_BY_SELLER, _O.INSUFFICIENT)
+"""(reduced by, refused by) each limit: the outcomes that name it."""
+_BUYER = (_O.REDUCED_BY_BUYER, _O.INSUFFICIENT_BUYER)
+_ANCHOR = (_O.REDUCED_BY_ANCHOR, _O.INSUFFICIENT_ANCHOR)
+_SHARE = (_O.REDUCED_BY_SELLER_SHARE, _O.INSUFFICIENT_SELLER_SHARE)
+_PORTFOLIO = {
+    "CONCENTRATION_50PCT": (_O.REDUCED_BY_CONCENTRATION, _O.INSUFFICIENT_CONCENTRATION),
+    "RELATED_40PCT": (_O.REDUCED_BY_RELATED, _O.INSUFFICIENT_RELATED),
+    "LEVERAGE_10X": (_O.REDUCED_BY_LEVERAGE, _O.INSUFFICIENT_LEVERAGE),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +150,8 @@ class _Held:
     amount_fen: int
     state: str
     buyer_uscc: str | None = None
+    anchor_uscc: str | None = None
+    portfolio_debtor: str | None = None
     new: bool = False
     dirty: bool = False
 
@@ -149,6 +176,8 @@ class SqlFacilityRepository:
         self._expected: set[str] = set()
         self._expected_sellers: set[str] = set()
         self._expected_buyers: set[str] = set()
+        self._anchors = AnchorLedger(session, lock_rows=lock_rows)
+        self._portfolio = PortfolioLedger(session, lock_rows=lock_rows)
 
     async def put(self, terms: FacilityTerms) -> None:
         """Open a facility, or change its limit and account (used and reserved are kept)."""
@@ -207,15 +236,42 @@ class SqlFacilityRepository:
             from_fen(figures.reserved_fen, figures.currency),
         )
 
+    async def put_anchor(self, terms: AnchorTerms) -> None:
+        """Open an anchor programme, or change its limit and seller share (use is kept)."""
+        await programmes_admin.put_anchor(self._session, terms)
+
+    async def anchors(self) -> list[AnchorFigures]:
+        """Every anchor programme as it stands, with each supplier's use."""
+        return await programmes_admin.anchor_figures(self._session)
+
+    async def put_portfolio(self, terms: PortfolioTerms) -> None:
+        """Set the 205号 portfolio's net assets and other risk assets (the first time, its
+        book starts from what the hub holds and uses)."""
+        await programmes_admin.put_portfolio(self._session, terms, lock_rows=self._lock_rows)
+
+    async def set_debtor(
+        self, debtor_uscc: str, *, related: bool | None = None, other: Money | None = None
+    ) -> None:
+        """A debtor's related-party flag and exposure outside this hub (portfolio set first)."""
+        await programmes_admin.set_debtor(
+            self._session, debtor_uscc, related=related, other=other, lock_rows=self._lock_rows
+        )
+
+    async def portfolio(self) -> PortfolioFigures | None:
+        """The portfolio as it stands (None: not configured)."""
+        return await programmes_admin.portfolio_figures(self._session)
+
     def expect(
         self, request_ids: Iterable[str], sellers: Iterable[str] = (), buyers: Iterable[str] = ()
     ) -> None:
-        """The requests this unit of work will handle and their sellers: their reservations
-        load together, and the sellers' facilities are locked together, in USCC order, the
+        """The requests this unit of work will handle and their sellers and buyers: their
+        reservations load together, and their limits are locked together, in key order, the
         first time one is changed (so concurrent units of work cannot deadlock on them)."""
         self._expected.update(request_ids)
         self._expected_sellers.update(sellers)
         self._expected_buyers.update(buyers)
+        self._anchors.expect(buyers, sellers)
+        self._portfolio.expect(buyers)
 
     async def get(self, seller_uscc: str) -> Facility | None:
         """The facility as it stands (read without a lock unless this unit already holds it)."""
@@ -238,6 +294,7 @@ class SqlFacilityRepository:
         *,
         at_least: Money | None = None,
         buyer_uscc: str | None = None,
+        portfolio: bool = False,
     ) -> tuple[ReserveOutcome, Money]:
         nothing = amount.model_copy(update={"amount": Decimal("0.00")})
         held = await self._reservation(request_id)
@@ -246,42 +303,60 @@ class SqlFacilityRepository:
         line = await self._line(seller_uscc)
         if line is None:
             return ReserveOutcome.NO_FACILITY, nothing
-        buyer = None if buyer_uscc is None else await self._buyer(buyer_uscc)
-        if line.currency != amount.currency:
+        buyer = anchor = share = book = debtor = None
+        if buyer_uscc is not None:
+            buyer = await self._buyer(buyer_uscc)
+            anchor = await self._anchor(buyer_uscc)
+            if anchor is not None:
+                share = await self._anchors.use(buyer_uscc, seller_uscc)
+            if portfolio:
+                book = await self._book()
+                debtor = None if book is None else await self._portfolio.debtor(buyer_uscc)
+        currency = amount.currency
+        if line.currency != currency:
             return ReserveOutcome.INSUFFICIENT, nothing
-        if buyer is not None and buyer.currency != amount.currency:
+        if buyer is not None and buyer.currency != currency:
             return ReserveOutcome.INSUFFICIENT_BUYER, nothing
+        if anchor is not None and anchor.currency != currency:
+            return ReserveOutcome.INSUFFICIENT_ANCHOR, nothing
+        if book is not None and book.currency != currency:
+            return ReserveOutcome.PORTFOLIO_CURRENCY, nothing
         fen = to_fen(amount)
         floor = fen if at_least is None else max(min(to_fen(at_least), fen), 1)
-        seller_room = line.limit_fen - line.used_fen - line.reserved_fen
-        buyer_room = seller_room if buyer is None else buyer.headroom
+        # Every limit's headroom, in this order: the least decides, the first of equals names
+        # the reason.
+        rooms = [(_SELLER, line.limit_fen - line.used_fen - line.reserved_fen)]
+        if buyer is not None:
+            rooms.append((_BUYER, buyer.headroom))
+        if anchor is not None and share is not None:
+            rooms += [(_ANCHOR, anchor.headroom), (_SHARE, anchor.share_room(share))]
+        if book is not None and debtor is not None:
+            rooms += [(_PORTFOLIO[code], cap) for code, cap in self._portfolio.caps(book, debtor)]
+        (reduced, short), room = min(rooms, key=lambda item: item[1])
         outcome = ReserveOutcome.RESERVED
-        if seller_room < fen or buyer_room < fen:
-            by_buyer = buyer_room < seller_room
-            room = min(seller_room, buyer_room)
+        if room < fen:
             if room < floor:
-                short = (
-                    ReserveOutcome.INSUFFICIENT_BUYER if by_buyer else ReserveOutcome.INSUFFICIENT
-                )
                 return short, nothing
-            fen = room  # partial approval: all that is left
-            outcome = (
-                ReserveOutcome.REDUCED_BY_BUYER if by_buyer else ReserveOutcome.REDUCED_BY_SELLER
-            )
+            fen, outcome = room, reduced  # partial approval: all that is left
         line.reserved_fen += fen
         line.dirty = True
         if buyer is not None:
             buyer.reserved_fen += fen
             buyer.dirty = True
+        for tally in (anchor, share, book, debtor):
+            if tally is not None:
+                tally.hold(fen)
         self._held[request_id] = _Held(
             seller_uscc,
             fen,
             ReservationState.RESERVED.value,
             buyer_uscc=buyer_uscc if buyer is not None else None,
+            anchor_uscc=buyer_uscc if anchor is not None else None,
+            portfolio_debtor=buyer_uscc if debtor is not None else None,
             new=True,
             dirty=True,
         )
-        return outcome, from_fen(fen, amount.currency)
+        return outcome, from_fen(fen, currency)
 
     async def consume(self, request_id: str, amount: Money) -> None:
         await self._settle(request_id, ReservationState.CONSUMED, to_fen(amount))
@@ -290,9 +365,17 @@ class SqlFacilityRepository:
         await self._settle(request_id, ReservationState.RELEASED, 0)
 
     async def restore(
-        self, seller_uscc: str, amount: Money, *, buyer_uscc: str | None = None
+        self,
+        seller_uscc: str,
+        amount: Money,
+        *,
+        buyer_uscc: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         fen = to_fen(amount)
+        held = None if request_id is None else await self._reservation(request_id)
+        if held is not None:  # every limit the reservation held, and only those
+            seller_uscc, buyer_uscc = held.seller_uscc, held.buyer_uscc
         line = await self._line(seller_uscc)
         if line is not None:  # None: closed since; nothing to give back to
             line.used_fen -= min(fen, line.used_fen)
@@ -301,6 +384,9 @@ class SqlFacilityRepository:
         if buyer is not None:
             buyer.used_fen -= min(fen, buyer.used_fen)
             buyer.dirty = True
+        if held is not None:
+            for tally in await self._holdings(held):
+                tally.give_back(fen)
 
     async def flush(self) -> None:
         """Write back the facilities and reservations this unit of work changed."""
@@ -332,6 +418,8 @@ class SqlFacilityRepository:
             )
             for _, b in buyers:
                 b.dirty = False
+        await self._anchors.flush()
+        await self._portfolio.flush()
         now = self._clock()
         new = [(r, h) for r, h in self._held.items() if h and h.dirty and h.new]
         changed = [(r, h) for r, h in self._held.items() if h and h.dirty and not h.new]
@@ -344,6 +432,8 @@ class SqlFacilityRepository:
                         "request_id": request_id,
                         "seller_uscc": held.seller_uscc,
                         "buyer_uscc": held.buyer_uscc,
+                        "anchor_uscc": held.anchor_uscc,
+                        "portfolio_debtor": held.portfolio_debtor,
                         "amount_fen": held.amount_fen,
                         "state": held.state,
                         "updated_at": now,
@@ -369,6 +459,8 @@ class SqlFacilityRepository:
         self._peeked.clear()
         self._held.clear()
         self._buyers.clear()
+        self._anchors.forget()
+        self._portfolio.forget()
 
     async def _settle(self, request_id: str, outcome: ReservationState, used_fen: int) -> None:
         """Take the reservation off the facility, adding `used_fen` to what is used."""
@@ -385,8 +477,24 @@ class SqlFacilityRepository:
             buyer.reserved_fen -= held.amount_fen
             buyer.used_fen += used_fen
             buyer.dirty = True
+        for tally in await self._holdings(held):
+            tally.settle(held.amount_fen, used_fen)
         held.state = outcome.value
         held.dirty = True
+
+    async def _holdings(self, held: _Held) -> list[programmes.Tally]:
+        """The anchor programme, the seller's share of it and the portfolio's book and debtor
+        the reservation holds on (locked in that order, after sellers and buyers)."""
+        found: list[programmes.Tally] = []
+        if held.anchor_uscc is not None:
+            anchor = await self._anchor(held.anchor_uscc)
+            if anchor is not None:  # None only for a programme removed by hand
+                found += [anchor, await self._anchors.use(held.anchor_uscc, held.seller_uscc)]
+        if held.portfolio_debtor is not None:
+            book = await self._book()
+            if book is not None:
+                found += [book, await self._portfolio.debtor(held.portfolio_debtor)]
+        return found
 
     async def _line(self, seller_uscc: str) -> _Line | None:
         """The facility, locked for this unit of work (with every expected seller's)."""
@@ -408,6 +516,8 @@ class SqlFacilityRepository:
         """The buyer's limit, locked for this unit of work (with every expected buyer's, in
         USCC order; sellers are always locked first, so lock order is the same everywhere)."""
         if buyer_uscc not in self._buyers:
+            if self._expected_sellers:
+                await self._line(min(self._expected_sellers))
             wanted = sorted((self._expected_buyers | {buyer_uscc}) - self._buyers.keys())
             self._expected_buyers.clear()
             query = _GET_BUYERS.with_for_update() if self._lock_rows else _GET_BUYERS
@@ -420,6 +530,25 @@ class SqlFacilityRepository:
             for buyer in wanted:
                 self._buyers[buyer] = found.get(buyer)
         return self._buyers[buyer_uscc]
+
+    async def _anchor(self, anchor_uscc: str) -> programmes.Programme | None:
+        """The anchor's programme, locked after every expected seller and buyer."""
+        await self._lock_sellers_and_buyers()
+        return await self._anchors.programme(anchor_uscc)
+
+    async def _book(self) -> programmes.Book | None:
+        """The portfolio, locked last (after every expected seller, buyer and anchor)."""
+        await self._lock_sellers_and_buyers()
+        await self._anchors.lock_expected()
+        return await self._portfolio.book()
+
+    async def _lock_sellers_and_buyers(self) -> None:
+        """Lock what is expected of the earlier kinds before a later kind (a unit of work that
+        reaches an anchor first must not lock a seller after it)."""
+        if self._expected_sellers:
+            await self._line(min(self._expected_sellers))
+        if self._expected_buyers:
+            await self._buyer(min(self._expected_buyers))
 
     async def _peek(self, seller_uscc: str) -> _Line | None:
         """The facility read without a lock, once per unit of work (with every expected
@@ -440,7 +569,12 @@ class SqlFacilityRepository:
             self._expected.clear()
             found = {
                 row.request_id: _Held(
-                    row.seller_uscc, row.amount_fen, row.state, buyer_uscc=row.buyer_uscc
+                    row.seller_uscc,
+                    row.amount_fen,
+                    row.state,
+                    buyer_uscc=row.buyer_uscc,
+                    anchor_uscc=row.anchor_uscc,
+                    portfolio_debtor=row.portfolio_debtor,
                 )
                 for row in await self._session.execute(_GET_RESERVATIONS, {"b_requests": wanted})
             }

@@ -22,16 +22,22 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AnchorProgrammeRow",
+    "AnchorSellerRow",
+    "AwaitedDocumentRow",
     "Base",
     "BuyerLimitRow",
     "DeadLetterRow",
     "DisbursementRow",
+    "DocumentKeyRow",
     "DocumentRow",
     "FacilityRow",
     "InboxRow",
     "InvoiceLockRow",
     "LoanRow",
     "OutboxRow",
+    "PortfolioDebtorRow",
+    "PortfolioRow",
     "RegistrationRow",
     "RepaymentRow",
     "RequestEventRow",
@@ -222,6 +228,68 @@ class ReservationRow(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(_TS)
+    anchor_uscc: Mapped[str | None] = mapped_column(String(18))
+    """Set when the same amount is held on that anchor's programme (and the seller's share)."""
+    portfolio_debtor: Mapped[str | None] = mapped_column(String(18))
+    """Set when the amount is in the 205号 portfolio's book, against this debtor."""
+
+
+class AnchorProgrammeRow(Base):
+    """A core enterprise's (anchor's) reverse-factoring programme: the most financed against
+    receivables on the anchor at once, over all its suppliers, and the share of that limit one
+    supplier may take (§3.5), in basis points (2500: 25 %)."""
+
+    __tablename__ = "anchor_programmes"
+
+    anchor_uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    anchor_name: Mapped[str] = mapped_column(String(140))
+    currency: Mapped[str] = mapped_column(String(3))
+    limit_fen: Mapped[int] = mapped_column(BigInteger)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    seller_share_bp: Mapped[int] = mapped_column(Integer, default=2500)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AnchorSellerRow(Base):
+    """One supplier's use of an anchor programme, for its share cap. Changed only under the
+    programme's row lock, so the programme's lock guards it."""
+
+    __tablename__ = "anchor_sellers"
+
+    anchor_uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    seller_uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PortfolioRow(Base):
+    """The commercial factor's 205号 figures (§2.11), one row (id 1): net assets, risk assets
+    outside this hub, and this hub's own book (what it holds: used and reserved)."""
+
+    __tablename__ = "portfolio"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    net_assets_fen: Mapped[int] = mapped_column(BigInteger)
+    other_risk_assets_fen: Mapped[int] = mapped_column(BigInteger)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PortfolioDebtorRow(Base):
+    """The portfolio's exposure to one debtor: this hub's book against it, what the factor
+    holds against it elsewhere (part of the portfolio's other risk assets), and whether it is
+    a related party of the factor. Changed only under the portfolio row's lock."""
+
+    __tablename__ = "portfolio_debtors"
+
+    debtor_uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    related: Mapped[bool] = mapped_column(Boolean, default=False)
+    other_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class RegistrationRow(Base):
@@ -282,6 +350,38 @@ class DocumentRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     document: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class DocumentKeyRow(Base):
+    """What an ingested trade document is found by: an order's number, the order a delivery
+    note ships against, a customs declaration's contract; matching finds the orders an invoice
+    names (and their delivery notes) with one indexed query."""
+
+    __tablename__ = "document_keys"
+    __table_args__ = (Index("ix_document_keys_number", "tenant", "number"),)
+
+    document_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """`order`, `delivery` or `customs`."""
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(_ID)
+    party_uscc: Mapped[str] = mapped_column(String(18))
+    """The party the document names, when it names one by USCC: an order's buyer, a
+    declaration's exporter; empty otherwise."""
+
+
+class AwaitedDocumentRow(Base):
+    """An order an application waits for (AWAITING_DOCUMENTS), found by (tenant, number) when
+    a document arrives through `/v1/ingest`; deleted when the wait ends."""
+
+    __tablename__ = "awaited_documents"
+    __table_args__ = (Index("ix_awaited_documents_number", "tenant", "number"),)
+
+    request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(_ID)
+    since: Mapped[datetime] = mapped_column(_TS)
+    due_at: Mapped[datetime] = mapped_column(_TS)
 
 
 class DeadLetterRow(Base):

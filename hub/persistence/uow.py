@@ -14,6 +14,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.persistence.db import Database
+from hub.persistence.document_index import SqlDocumentIndex
 from hub.persistence.documents import SqlDocumentRepository
 from hub.persistence.facilities import SqlFacilityRepository
 from hub.persistence.invoice_locks import SqlInvoiceLocks
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session, clock, dispatched=self._dispatched)
         self.dead_letters = SqlDeadLetters(self.session, clock)
         self.documents = SqlDocumentRepository(self.session)
+        self.document_index = SqlDocumentIndex(self.session)
         self.invoice_locks = SqlInvoiceLocks(self.session, clock)
         self.loans = SqlLoanRepository(self.session, clock)
         self.timers = SqlTimers(self.session, clock, skip_locked=not self._database.is_sqlite)

@@ -5,6 +5,9 @@ it makes today is listed in `HUB_MOVES` with the §4.1 events that replay it, or
 note where §4.1 would not make that move at all. The differences, in one place:
 
 - The hub matches straight from SUBMITTED: there is no VERIFYING / VERIFIED yet.
+- AWAITING_DOCUMENTS is §4.1's SUBMITTED with its documents incomplete (start_verification's
+  guard): the orders the invoice names have not come; when they do it is SUBMITTED again, when
+  the wait runs out it is a match exception (NO_ORDER).
 - The hub files the registration on LimitReserved: APPROVED and REGISTERING are skipped.
 - The hub files the registration between a pre-search and a re-search in one step; a blanket
   registration of another party parks the application in REGISTRY_REVIEW, which is §4.1's
@@ -28,9 +31,12 @@ __all__ = ["HUB_MOVES", "HubMove", "application_state"]
 
 def application_state(state: FinancingState) -> ApplicationState:
     """The §4.1 state for a hub state: the same name, but REGISTRY_REVIEW, which is §4.1's
-    REGISTERING waiting for an operator."""
+    REGISTERING waiting for an operator, and AWAITING_DOCUMENTS, §4.1's SUBMITTED waiting for
+    its documents."""
     if state is FinancingState.REGISTRY_REVIEW:
         return ApplicationState.REGISTERING
+    if state is FinancingState.AWAITING_DOCUMENTS:
+        return ApplicationState.SUBMITTED
     return ApplicationState(state.value)
 
 
@@ -60,6 +66,32 @@ HUB_MOVES: tuple[HubMove, ...] = (
         F.MATCH_REVIEW,
         (V.START_VERIFICATION, V.VERIFICATION_PASSED, V.MATCH_EXCEPTION),
         "routes/matching.py: a mismatch waits for an operator",
+    ),
+    HubMove(
+        F.SUBMITTED,
+        F.AWAITING_DOCUMENTS,
+        (),
+        "routes/awaiting.py: orders the invoice names have not come; §4.1 stays SUBMITTED "
+        "(start_verification needs the documents complete)",
+    ),
+    HubMove(
+        F.AWAITING_DOCUMENTS,
+        F.SUBMITTED,
+        (),
+        "routes/awaiting.py: the awaited orders arrived, matched again; §4.1 was SUBMITTED",
+    ),
+    HubMove(
+        F.AWAITING_DOCUMENTS,
+        F.MATCH_REVIEW,
+        (V.START_VERIFICATION, V.VERIFICATION_PASSED, V.MATCH_EXCEPTION),
+        "routes/awaiting.py: the wait ran out, NO_ORDER waits for an operator",
+    ),
+    HubMove(
+        F.AWAITING_DOCUMENTS,
+        F.REJECTED,
+        (),
+        "routes/awaiting.py: the wait ran out, NO_ORDER under `match_exceptions: reject`; "
+        "§4.1 gets there through VERIFYING",
     ),
     HubMove(F.MATCH_REVIEW, F.MATCHED, (V.MANUAL_OVERRIDE,), "factorhub review approve"),
     HubMove(F.MATCH_REVIEW, F.REJECTED, (V.MANUAL_REJECT,), "factorhub review reject"),
@@ -136,5 +168,15 @@ HUB_MOVES: tuple[HubMove, ...] = (
     HubMove(F.PARTIALLY_REPAID, F.OVERDUE, (V.MATURITY_PASSED,), "hub/daily.py"),
     HubMove(F.OVERDUE, F.OVERDUE, (V.NPL_90D,), "hub/daily.py: flagged NON_PERFORMING"),
     HubMove(F.OVERDUE, F.SETTLED, (V.REPAYMENT,), "routes/repayment.py (overdue, in full)"),
+    *(
+        HubMove(
+            state,
+            state,
+            (),
+            "hub/deregistration.py: a history note that our registration is cancelled; §4.1 "
+            "cancels it as an action of the move into this state, not as a move of its own",
+        )
+        for state in (F.SETTLED, F.REJECTED, F.CANCELLED)
+    ),
 )
 """Every move the running flow makes today (from the routes' `allowed_from` and targets)."""

@@ -1,6 +1,7 @@
 """Settled financings give their receivables back: the daily job cancels our 中登网 registration
 (注销登记, §1.7 step 5), once, and keeps trying a cancellation the registry cannot take, listing
-it as late past T + 10 working days."""
+it as late past T + 10 working days; an application rejected after its registration was filed
+has it cancelled the same way (compensation)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from hub.daily import run_daily
 from hub.deregistration import working_days_after
 from hub.persistence.tables import RegistrationRow
+from routes.policy import DEFAULT_FACTOR_ACCOUNT
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
 from tests.e2e.stack import SEED, Stack, running_stack
@@ -124,3 +126,29 @@ def test_the_deadline_counts_weekdays_only():
     friday = date(2026, 11, 27)
     assert working_days_after(friday, 1) == date(2026, 11, 30)  # the Monday after
     assert working_days_after(friday, 10) == date(2026, 12, 11)
+
+
+async def test_a_payout_the_bank_refuses_ends_rejected_and_its_registration_is_cancelled(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    async with running_stack(url) as stack, httpx.AsyncClient(base_url=stack.ingress_url) as client:
+        async with httpx.AsyncClient(base_url=stack.sims["bank"].admin_url) as admin:
+            empty = {"account": DEFAULT_FACTOR_ACCOUNT.number, "balance": "0.00"}
+            assert (await admin.post("/balances", json=empty)).status_code == 200
+        case = next(
+            c
+            for c in generate_invoices(SEED, 10, stack.companies, {})
+            if c.expected_outcome == "disbursable"
+        )
+        (result,) = await push_cases(stack.ingress_url, [case])
+        await stack.settle(1)
+        refused = await _body(client, result.body["request_id"])  # type: ignore[index]
+        before = await _registration(stack, refused["request_id"])
+        report = await run_daily(stack.hub.units, TODAY, registry=stack.hub.services.registry)
+        after = await _registration(stack, refused["request_id"])
+        history = (await _body(client, refused["request_id"]))["history"]
+
+    assert (refused["state"], refused["reason"]) == ("REJECTED", "BANK_AM04")
+    assert before["cancelled_at"] is None  # registered before the bank refused to pay
+    assert report.deregistration.cancelled == [refused["request_id"]]
+    assert after["cancelled_at"] is not None
+    assert history[-1]["note"].endswith("the application ended REJECTED")

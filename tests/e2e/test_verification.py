@@ -6,11 +6,16 @@ clock is moved, not slept on), up to the policy's max_retry_days."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import select
 
+from hub.persistence.tables import OutboxRow
 from routes.later import next_business_morning
 from routes.policy import FlowPolicy
 from routes.verification import RETRY_REASON
@@ -25,6 +30,30 @@ MARKS = {
     1: ("red_full", "INVOICE_RED_FLUSHED"),
     2: ("out_of_control", "INVOICE_OUT_OF_CONTROL"),
 }
+
+
+async def test_a_partly_red_flushed_invoice_is_paid_on_what_its_red_letters_leave(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    async with running_stack(url, verify=True) as stack:
+        section = {
+            "dataset": {"count": 2, **DATASET},
+            "invoices": [{"index": 0, "status": "red_partial", "red_amount": "10000.00"}],
+        }
+        await _platform(stack, section)
+        case = generate_invoices(SEED, 2, stack.companies, {})[0]
+        (result,) = await push_cases(stack.ingress_url, [case])
+        await stack.settle(1)
+        paid = await _state(stack, result.body["request_id"])  # type: ignore[index]
+        platform = stack.sims["vat"].app.state.platform  # type: ignore[attr-defined]
+        red = platform.invoices[platform.markings[case.invoice.number].red_number]
+    # the red letter takes 10,000.00 + its tax off the face; 80 % of what is left is financed
+    left = case.invoice.total - abs(red.total)
+    assert 0 < left < case.invoice.total
+    assert paid["state"] == "DISBURSED", (paid["reason"], paid["detail"])
+    expected = (left * Decimal("0.80")).quantize(Decimal("0.01"), ROUND_DOWN)
+    assert Decimal(paid["disbursement"]["principal"]) == expected
+    matched = next(h for h in paid["history"] if h["state"] == "MATCHED")
+    assert f"partly red-flushed: eligible face {left}" in matched["note"]
 
 
 async def test_the_tax_platforms_verdict_decides_before_anything_is_reserved(tmp_path):
@@ -45,12 +74,20 @@ async def test_the_tax_platforms_verdict_decides_before_anything_is_reserved(tmp
             states = [(await client.get(f"/v1/requests/{i}")).json() for i in ids]
         async with httpx.AsyncClient(base_url=stack.sims["vat"].admin_url) as admin:
             checked = (await admin.get("/state")).json()
+        async with stack.hub.units() as uow:
+            rows = await uow.session.scalars(
+                select(OutboxRow.payload).where(OutboxRow.topic == "risk.early-warning")
+            )
+            warnings = [json.loads(r) for r in rows]
     for index, (_, reason) in MARKS.items():
         assert (states[index]["state"], states[index]["reason"]) == ("REJECTED", reason)
     assert all(s["state"] == "DISBURSED" for i, s in enumerate(states) if i not in MARKS)
     assert counts.dead_letters == 0
     assert set(checked["queries"]) == {c.invoice.number for c in cases}  # each one asked
     assert "查验" in states[0]["detail"]
+    (warning,) = warnings  # the out-of-control invoice also warns on its seller (§3.6)
+    assert warning["body"]["trigger"] == "INVOICE_OUT_OF_CONTROL"
+    assert warning["body"]["request_id"] == ids[2]
 
 
 class MovableClock:
@@ -185,4 +222,32 @@ async def test_a_rate_limited_batch_is_retried_the_next_day(tmp_path):
     assert {(s["state"], s["reason"]) for s in waiting} == {("SUBMITTED", RETRY_REASON)}
     assert all("limit_exceeded" in s["detail"] for s in waiting)
     assert [s["state"] for s in paid] == ["DISBURSED"] * count
+    assert counts.dead_letters == 0
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [
+        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+        pytest.param("kafka", marks=pytest.mark.kafka),
+    ],
+)
+async def test_a_next_day_retry_is_delivered_through_a_broker_too(
+    tmp_path, transport, rabbit_url, kafka_bootstrap
+):
+    """A fired timer is an outbox row like any other: the relay publishes it to the broker."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    broker = {"rabbitmq": rabbit_url, "kafka": f"kafka://{kafka_bootstrap}"}[transport]
+    clock = MovableClock()
+    async with running_stack(url, broker, verify=True, clock=clock) as stack:
+        await _platform(stack, {"dataset": {"count": 2, **DATASET}})
+        unknown = generate_invoices(SEED, 3, stack.companies, {})[2]
+        (result,) = await push_cases(stack.ingress_url, [unknown])
+        request_id = result.body["request_id"]  # type: ignore[index]
+        await _waiting(stack, 1)
+        await _platform(stack, {"dataset": {"count": 3, **DATASET}})
+        clock.next_day()
+        counts = await stack.settle(1, timeout_s=60)
+        paid = await _state(stack, request_id)
+    assert paid["state"] == "DISBURSED", (paid["reason"], paid["detail"])
     assert counts.dead_letters == 0

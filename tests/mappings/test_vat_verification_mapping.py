@@ -288,3 +288,38 @@ def test_the_verdict_alone_can_be_read_without_the_invoices_face_data():
         full.status,
         full.invoice_key,
     )
+
+
+class TestPartlyRedFlushed:
+    """部分红冲 (invoiceStatus 7): the red-letter invoices listed take their totals off."""
+
+    def _partly_red(self, *totals: object) -> dict:
+        document = _answer("verification_consistent.json")
+        document["data"]["invoiceStatus"] = "7"
+        document["data"]["redInvoices"] = [
+            {"invoiceNo": f"2632000000000000000{i}", "totalAmount": t} for i, t in enumerate(totals)
+        ]
+        return document
+
+    def test_the_red_invoices_totals_are_summed_as_what_the_flush_takes_off(self, received_at):
+        # -1,130.00 and -226.00 as issued (negative): 1,356.00 taken off
+        verification = _read(self._partly_red("-1130.00", "-226.00"), received_at)
+        assert verification.status is TaxStatus.PARTLY_RED_FLUSHED
+        assert verification.red_total is not None
+        assert verification.red_total.amount == Decimal("1356.00")
+
+    def test_a_partly_red_flushed_answer_without_the_red_invoices_leaves_the_amount_unknown(
+        self, received_at
+    ):
+        document = self._partly_red()
+        del document["data"]["redInvoices"]
+        assert _read(document, received_at).red_total is None
+
+    def test_a_red_total_that_is_not_an_amount_is_a_problem_naming_its_path(self, received_at):
+        problems = _problems(self._partly_red("-1130.00", "lots"), received_at)
+        assert [path for path, _ in problems] == ["/data/redInvoices/1/totalAmount"]
+
+    def test_the_parties_tax_numbers_are_read_as_the_platform_knows_them(self, received_at):
+        verification = _read(_answer("verification_consistent.json"), received_at)
+        assert verification.seller_tax_no == "9132050571358240X0"
+        assert verification.buyer_tax_no == "91320594794160355G"

@@ -123,6 +123,7 @@ class FakeFacilities:
         *,
         at_least: Money | None = None,
         buyer_uscc: str | None = None,
+        portfolio: bool = False,
     ) -> tuple[ReserveOutcome, Money]:
         self.reserved.append(request_id)
         return ReserveOutcome.RESERVED, amount
