@@ -7,7 +7,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonical.documents import DeliveryNote, Invoice, PurchaseOrder, Receivable
+from canonical.documents import (
+    CustomsDeclaration,
+    DeliveryNote,
+    Invoice,
+    PurchaseOrder,
+    Receivable,
+)
 from canonical.money import Money
 from canonical.parties import BankAccount, Party
 
@@ -86,6 +92,8 @@ class FinancingRequest(BaseModel):
     invoice: Invoice
     orders: tuple[PurchaseOrder, ...] = ()
     deliveries: tuple[DeliveryNote, ...] = ()
+    declarations: tuple[CustomsDeclaration, ...] = ()
+    """The export declarations (报关单) the invoice is matched against (§3.3 customs)."""
     receivable: Receivable
     requested_amount: Money | None = None
     submitted_at: datetime

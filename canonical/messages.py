@@ -64,7 +64,8 @@ class DocumentWaitExpired(Message):
 
     topic: ClassVar[str] = "financing.document-wait-expired"
     awaited: tuple[str, ...] = Field(min_length=1)
-    """The order numbers the invoice named that had not come when the wait began."""
+    """The order numbers the invoice named that had not come when the wait began (and the
+    contracts a required customs declaration was awaited under)."""
     waiting_since: datetime
     hours: int = Field(ge=0)
     """How long the wait was (the policy's `document_wait_hours` then)."""

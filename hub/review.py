@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_DOWN
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import select
 
@@ -33,6 +33,7 @@ from hub.persistence.tables import RequestRow, ReservationRow, table_of
 from hub.persistence.uow import SqlUnitOfWork, UnitOfWorkFactory
 from routes.matching import match_request
 from routes.policy import FlowPolicy
+from routes.top_ups import top_up_cap
 
 __all__ = ["ReviewError", "ReviewItem", "approve", "pending_reviews", "reject"]
 
@@ -113,6 +114,8 @@ async def approve(
             target = FinancingState.MATCHED
             base = _eligible_base(request, policy)
             principal = (base * policy.advance_rate).amount.quantize(FEN, ROUND_DOWN)
+            principal, capped = await _within_top_up_cap(uow, request, base, principal, policy)
+            note = "; ".join(n for n in (note, capped) if n)
             message = DocumentsMatched(
                 request_id=request_id,
                 seller=request.seller,
@@ -131,6 +134,28 @@ async def approve(
         await _emit(uow, message, request.tenant, request.seller.uscc)
         await uow.commit()
         return target
+
+
+async def _within_top_up_cap(
+    uow: SqlUnitOfWork,
+    request: FinancingRequest,
+    base: Money,
+    principal: Decimal,
+    policy: FlowPolicy,
+) -> tuple[Decimal, str | None]:
+    """A top-up's principal within the invoice's advance-rate headroom, as matching caps it
+    (`routes.top_ups`; its share recorded), with the note; ReviewError when the cap leaves
+    too little. Any other application: as it is."""
+    financing = await uow.invoice_locks.top_up(
+        request.invoice.key, request.id, seller_uscc=request.seller.uscc, tenant=request.tenant
+    )
+    if financing is None or not financing.holders:
+        return principal, None
+    capped = top_up_cap(financing, base.amount, principal, policy)
+    if capped.refused is not None:
+        raise ReviewError(f"{request.id}: {capped.refused}: reject it instead")
+    await uow.invoice_locks.hold(request.id, base.model_copy(update={"amount": capped.principal}))
+    return capped.principal, capped.note
 
 
 def _eligible_base(request: FinancingRequest, policy: FlowPolicy) -> Money:

@@ -17,6 +17,11 @@ waiting, matched at once with what there is).
   waiting makes it a NO_ORDER exception naming the orders that never came and how long they
   were waited for: MATCH_REVIEW, or REJECTED under `match_exceptions: reject` (which frees the
   invoice lock for a new application). For an application that moved on it does nothing.
+
+An export invoice's customs declarations (`routes.customs_match`) come in the same query, when
+the policy matches them; under `customs_matching: required` an export invoice without one waits
+for it the same way (its contracts awaited beside the orders: `kind` `customs`), handed back
+when a declaration under one of them is ingested, CUSTOMS_MISSING when the wait runs out.
 """
 
 from __future__ import annotations
@@ -37,8 +42,14 @@ from canonical import (
     PurchaseOrder,
 )
 from canonical.verification import InvoiceVerification
+from routes.customs_match import (
+    CUSTOMS_MISSING,
+    awaited_contracts,
+    declarations_for,
+    wants_declarations,
+)
 from routes.later import CHINA, Later
-from routes.ports import DocumentKey, TradeDocuments, UnitOfWork
+from routes.ports import DocumentKey, DocumentWait, TradeDocuments, UnitOfWork
 from routes.registry import Services
 from routes.verification import verification_problem
 
@@ -85,8 +96,8 @@ def awaited_orders(request: FinancingRequest) -> tuple[str, ...]:
 
 def with_documents(request: FinancingRequest, found: TradeDocuments) -> FinancingRequest:
     """The request with the orders it names and lacks (the latest of each number for its
-    buyer) and the delivery notes shipping against its orders that it lacks; the same object
-    when nothing is added."""
+    buyer), the delivery notes shipping against its orders that it lacks and, when it has
+    none, the declarations under its contracts; the same object when nothing is added."""
     missing = set(awaited_orders(request))
     orders: dict[str, PurchaseOrder] = {}
     for order in found.orders:  # latest first
@@ -98,12 +109,14 @@ def with_documents(request: FinancingRequest, found: TradeDocuments) -> Financin
     for note in found.deliveries:
         if note.order_number in ordered and note.number not in shipped | deliveries.keys():
             deliveries[note.number] = note
-    if not orders and not deliveries:
+    declarations = declarations_for(request, found.declarations)
+    if not orders and not deliveries and not declarations:
         return request
     return request.model_copy(
         update={
             "orders": (*request.orders, *orders.values()),
             "deliveries": (*request.deliveries, *deliveries.values()),
+            "declarations": (*request.declarations, *declarations),
         }
     )
 
@@ -114,25 +127,32 @@ async def complete_or_wait(
     uow: UnitOfWork,
     services: Services,
 ) -> FinancingRequest | list[Message | Later]:
-    """The request to match, with the orders its invoice names found among the documents
-    ingested earlier; or, when some have not come and the policy waits, what waiting emits
-    (the application is then AWAITING_DOCUMENTS). A refused invoice never waits."""
+    """The request to match, with the orders its invoice names (and an export invoice's
+    customs declarations) found among the documents ingested earlier; or, when some have not
+    come and the policy waits, what waiting emits (the application is then
+    AWAITING_DOCUMENTS). A refused invoice never waits."""
     request = msg.request
-    if not awaited_orders(request) or _refused(request, verification):
+    policy = services.policy
+    customs = wants_declarations(request, policy)
+    if not (customs or awaited_orders(request)) or _refused(request, verification):
         return request
-    found = await uow.document_index.find(request.tenant, request.invoice.order_numbers)
+    numbers = request.invoice.order_numbers
+    found = await uow.document_index.find(request.tenant, numbers, customs=customs)
     completed = with_documents(request, found)
     if completed is not request:
         await uow.document_index.amend(completed)
     still = awaited_orders(completed)
-    hours = services.policy.document_wait_hours
-    if not still or hours == 0:
+    contracts = awaited_contracts(completed, policy)
+    hours = policy.document_wait_hours
+    if not (still or contracts) or hours == 0:
         return completed
     since = services.clock()
     due = since + timedelta(hours=hours)
-    await uow.document_index.wait_for(request.id, request.tenant, still, since=since, due_at=due)
+    await uow.document_index.wait_for(
+        request.id, request.tenant, still, since=since, due_at=due, customs=contracts
+    )
     note = (
-        f"waiting for order(s) {', '.join(still)} named by the invoice, until "
+        f"waiting for {_awaited(still, contracts)}, until "
         f"{due.astimezone(CHINA):%Y-%m-%d %H:%M} Asia/Shanghai ({hours} h)"
     )
     await uow.requests.transition(
@@ -143,7 +163,10 @@ async def complete_or_wait(
         note=note[:500],
     )
     expiry = DocumentWaitExpired(
-        request_id=msg.request_id, awaited=still, waiting_since=since, hours=hours
+        request_id=msg.request_id,
+        awaited=tuple(dict.fromkeys((*still, *contracts))),
+        waiting_since=since,
+        hours=hours,
     )
     return [Later(expiry, due)]
 
@@ -152,56 +175,68 @@ async def documents_arrived(
     tenant: str, keys: Sequence[DocumentKey], uow: UnitOfWork
 ) -> list[FinancingSubmitted]:
     """A document was just stored under `tenant` with these keys: hand back to matching
-    every waiting application whose orders are now all known (in the caller's transaction)."""
-    numbers = {key.number for key in keys if key.kind == "order"}
+    every waiting application whose orders are now all known, and its declaration too when it
+    waits for one (in the caller's transaction)."""
+    numbers = {key.number for key in keys if key.kind in ("order", "customs")}
     if not numbers:
         return []
-    waiting: list[FinancingRequest] = []
+    waiting: list[tuple[FinancingRequest, DocumentWait]] = []
     for wait in await uow.document_index.waiting_for(tenant, numbers):
         current = await uow.requests.state_of(wait.request_id)  # locked on PostgreSQL
         if current is not None and current[0] is FinancingState.AWAITING_DOCUMENTS:
-            waiting.append((await uow.requests.get(wait.request_id)).request)
+            waiting.append(((await uow.requests.get(wait.request_id)).request, wait))
     if not waiting:
         return []
-    named = {n for request in waiting for n in request.invoice.order_numbers}
-    found = await uow.document_index.find(tenant, named)
+    named = {n for request, _ in waiting for n in request.invoice.order_numbers}
+    customs = any(wait.customs for _, wait in waiting)
+    found = await uow.document_index.find(tenant, named, customs=customs)
     handed: list[FinancingSubmitted] = []
-    for request in waiting:
+    for request, wait in waiting:
         completed = with_documents(request, found)
-        if completed is not request and not awaited_orders(completed):
-            handed.append(await _hand_back(request, completed, uow))
+        if completed is request or awaited_orders(completed):
+            continue
+        if wait.customs and not completed.declarations:
+            continue  # the orders are all here, the declaration it waits for is not
+        handed.append(await _hand_back(request, completed, uow))
     return handed
 
 
 async def expire_document_wait(
     msg: DocumentWaitExpired, _called: object, uow: UnitOfWork, services: Services
 ) -> Sequence[Message | Later]:
-    """The wait ran out: NO_ORDER for an application still waiting (MATCH_REVIEW, or REJECTED
-    under `match_exceptions: reject`); nothing for one that moved on. Should every awaited
-    order be known by now after all, it is handed back to matching instead."""
+    """The wait ran out: NO_ORDER (or, only a required declaration missing, CUSTOMS_MISSING)
+    for an application still waiting (MATCH_REVIEW, or REJECTED under `match_exceptions:
+    reject`); nothing for one that moved on. Should everything awaited be known by now after
+    all, it is handed back to matching instead."""
     current = await uow.requests.state_of(msg.request_id)
     if current is None or current[0] is not FinancingState.AWAITING_DOCUMENTS:
         return []
+    policy = services.policy
     request = (await uow.requests.get(msg.request_id)).request
-    found = await uow.document_index.find(request.tenant, request.invoice.order_numbers)
+    customs = wants_declarations(request, policy)
+    found = await uow.document_index.find(
+        request.tenant, request.invoice.order_numbers, customs=customs
+    )
     completed = with_documents(request, found)
     never = awaited_orders(completed)
-    if not never:
+    contracts = awaited_contracts(completed, policy)
+    if not (never or contracts):
         return [await _hand_back(request, completed, uow)]
     await uow.document_index.stop_waiting(msg.request_id)
     if completed is not request:
         await uow.document_index.amend(completed)
     since = msg.waiting_since.astimezone(CHINA)
+    reason = "NO_ORDER" if never else CUSTOMS_MISSING
     detail = (
-        f"order(s) {', '.join(never)} named by the invoice never came: waited {msg.hours} h "
+        f"{_awaited(never, contracts)} never came: waited {msg.hours} h "
         f"from {since:%Y-%m-%d %H:%M} Asia/Shanghai"
     )[:300]
-    if services.policy.match_exceptions == "review":
+    if policy.match_exceptions == "review":
         await uow.requests.transition(
             msg.request_id,
             FinancingState.MATCH_REVIEW,
             allowed_from=_AWAITING,
-            reason="NO_ORDER",
+            reason=reason,
             note=detail,
         )
         return []
@@ -209,13 +244,11 @@ async def expire_document_wait(
         msg.request_id,
         FinancingState.REJECTED,
         allowed_from=_AWAITING,
-        reason="NO_ORDER",
+        reason=reason,
         note=detail,
     )
     return [
-        FinancingRejected(
-            request_id=msg.request_id, reason="NO_ORDER", detail=detail, step="matching"
-        )
+        FinancingRejected(request_id=msg.request_id, reason=reason, detail=detail, step="matching")
     ]
 
 
@@ -224,15 +257,28 @@ async def _hand_back(
 ) -> FinancingSubmitted:
     """SUBMITTED again, the stored request amended, and a fresh message for matching."""
     came = [o.number for o in completed.orders if o not in request.orders]
+    declared = [d.entry_id for d in completed.declarations if d not in request.declarations]
+    what = [
+        *([f"order(s) {', '.join(came)}"] if came else []),
+        *([f"customs declaration(s) {', '.join(declared)}"] if declared else []),
+    ]
     await uow.document_index.stop_waiting(request.id)
     await uow.document_index.amend(completed)
     await uow.requests.transition(
         request.id,
         FinancingState.SUBMITTED,
         allowed_from=_AWAITING,
-        note=f"order(s) {', '.join(came)} came: matched again"[:500],
+        note=(f"{' and '.join(what)} came: matched again" if what else "matched again")[:500],
     )
     return FinancingSubmitted(request_id=request.id, request=completed)
+
+
+def _awaited(orders: Sequence[str], contracts: Sequence[str]) -> str:
+    """What a wait is for, in words: the orders named by the invoice, a declaration."""
+    what = [f"order(s) {', '.join(orders)} named by the invoice"] if orders else []
+    if contracts:
+        what.append(f"a customs declaration under contract(s) {', '.join(contracts)}")
+    return " and ".join(what)
 
 
 def _for_buyer(order: PurchaseOrder, request: FinancingRequest) -> bool:

@@ -9,9 +9,10 @@ more than was delivered is, by the policy's `partial_match_mode`, financed only 
 delivered (`delivered_only`, the §6.0 default), or a MATCH_QTY mismatch (`reject`;
 `manual_review` always waits for an operator).
 
-A mismatch (amount, quantity, no order) waits in MATCH_REVIEW for an operator (`factorhub
-review`), or is rejected at once when the policy says `match_exceptions: reject`. A void or
-red-flushed invoice, or one the tax platform refuses, is always rejected.
+An export invoice is matched against its customs declarations too (`routes.customs_match`).
+A mismatch (amount, quantity, no order, customs) waits in MATCH_REVIEW for an operator
+(`factorhub review`), or is rejected at once when the policy says `match_exceptions: reject`. A
+void or red-flushed invoice, or one the tax platform refuses, is always rejected.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from canonical import (
 )
 from canonical.verification import InvoiceVerification
 from routes.awaiting import complete_or_wait
+from routes.customs_match import CUSTOMS_CODES, customs_problem
 from routes.later import Later
 from routes.policy import FlowPolicy, MatchingPolicy
 from routes.ports import UnitOfWork
@@ -40,6 +42,7 @@ from routes.quote.arithmetic import fen_down
 from routes.quote.matching import match_receivable
 from routes.quote.models import MatchIn
 from routes.registry import Services
+from routes.top_ups import cap_top_up
 from routes.verification import (
     asks_again_tomorrow,
     red_flushed_face,
@@ -51,7 +54,7 @@ from routes.verification import (
 __all__ = ["Match", "match_documents", "match_problem", "match_request"]
 
 _FROM = frozenset({FinancingState.SUBMITTED})
-_REVIEWABLE = frozenset({"NO_ORDER", "MATCH_AMOUNT", "MATCH_QTY"})
+_REVIEWABLE = frozenset({"NO_ORDER", "MATCH_AMOUNT", "MATCH_QTY", *CUSTOMS_CODES})
 _ZERO = Decimal(0)
 
 
@@ -78,7 +81,7 @@ def match_problem(request: FinancingRequest, policy: FlowPolicy) -> tuple[str, s
 
 
 def match_request(request: FinancingRequest, policy: FlowPolicy) -> Match:
-    """Match the invoice against its orders and delivery notes (§3.3)."""
+    """Match the invoice against its orders, delivery notes and customs declarations (§3.3)."""
     invoice = request.invoice
     if invoice.status is InvoiceStatus.VOID:
         return Match(("INVOICE_VOID", "the invoice is void (作废)"))
@@ -92,8 +95,13 @@ def match_request(request: FinancingRequest, policy: FlowPolicy) -> Match:
     if gap > allowed:
         return Match(("MATCH_AMOUNT", f"invoice total {invoice.total.amount} vs orders {ordered}"))
     if request.deliveries:
-        return _match_deliveries(request, policy, ordered)
-    return _match_ordered_quantities(request, policy)
+        match = _match_deliveries(request, policy, ordered)
+    else:
+        match = _match_ordered_quantities(request, policy)
+    customs = None if match.problem else customs_problem(request, policy)
+    if customs is not None:  # the face stays, for an operator approving the exception
+        return Match(customs, eligible_face=match.eligible_face, note=match.note)
+    return match
 
 
 def _match_ordered_quantities(
@@ -197,14 +205,24 @@ async def match_documents(
 
     When the platform could not answer today (not found yet, daily limit), the application
     keeps its lock and is verified again the next day (`routes.verification`); the retry finds
-    the invoice locked by itself, which is no duplicate."""
+    the invoice locked by itself, which is no duplicate. The same seller's second application
+    on an invoice whose financing is live is a top-up, its principal capped at what the
+    invoice's advance-rate headroom leaves (`routes.top_ups`)."""
     request = msg.request
     if msg.verification_attempt > 1:  # a next-day retry: only while the application waits
         current = await uow.requests.state_of(msg.request_id)
         if current is None or current[0] not in _FROM:
             return []
     owner = await uow.invoice_locks.claim(request.invoice.key, msg.request_id)
-    if owner != msg.request_id:  # §3.1: the invoice already backs another application
+    top_up = None  # §3.1: the same seller's top-up of live financing, capped below (§2.2)
+    if owner != msg.request_id and services.policy.top_ups:
+        top_up = await uow.invoice_locks.top_up(
+            request.invoice.key,
+            msg.request_id,
+            seller_uscc=request.seller.uscc,
+            tenant=request.tenant,
+        )
+    if owner != msg.request_id and top_up is None:  # §3.1: the invoice backs another application
         detail = f"invoice {request.invoice.key} is financed by {owner}"
         await uow.requests.transition(
             msg.request_id,
@@ -263,6 +281,15 @@ async def match_documents(
             n for n in (note, f"partly red-flushed: eligible face {face} ({red} taken off)") if n
         )
     principal = fen_down(face * policy.advance_rate)
+    asked = request.requested_amount
+    if asked is not None and asked.currency == total.currency and asked.amount < principal:
+        principal = fen_down(asked.amount)  # §2.2: never more than the seller asked for
+        note = "; ".join(n for n in (note, f"principal {principal}: the amount requested") if n)
+    if top_up is not None:  # §2.2: within what the invoice's other financing leaves
+        capped = await cap_top_up(msg, top_up, face, principal, note, uow, policy)
+        if isinstance(capped, list):
+            return capped  # REJECTED TOPUP_CAP
+        principal, note = capped
     await uow.requests.transition(
         msg.request_id, FinancingState.MATCHED, allowed_from=_FROM, note=note
     )

@@ -35,6 +35,7 @@ __all__ = [
     "POLICY_DIR",
     "CreditCheck",
     "CreditChecks",
+    "CustomsMatching",
     "DecimalText",
     "FlowPolicy",
     "MatchingPolicy",
@@ -113,6 +114,17 @@ Rate = Annotated[
 """A fraction between 0 and 1 written as a string (advance rate, annual rates, tolerances)."""
 
 Days = Annotated[int, Field(ge=0, le=3650, strict=True)]
+
+
+def _switched_off(value: object) -> object:
+    """YAML 1.1 (PyYAML) reads an unquoted `off` as false: take it as the word."""
+    return "off" if value is False else value
+
+
+CustomsMatching = Annotated[
+    Literal["off", "when_present", "required"], BeforeValidator(_switched_off)
+]
+"""Whether export invoices are matched against their customs declarations (§3.3)."""
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -200,6 +212,10 @@ class Policy(BaseModel):
     revolving: bool = Field(default=True, strict=True)
     """Principal repaid is given back to the seller's facility (§3.7); false: a one-time limit."""
     partial_approval: bool = Field(default=True, strict=True)
+    top_ups: bool = Field(default=True, strict=True)
+    """A second application of the same seller and tenant on an invoice whose financing is
+    live is a top-up within the invoice's advance-rate headroom (§2.2, §3.1); false: a
+    duplicate (DUPLICATE_FINANCING)."""
     disbursement_channel: Literal["iso20022", "soap", "ecny"] = "iso20022"
     """Which payment channel pays this programme's disbursements: `iso20022` (pain.001 over
     the bank's ISO channel), `soap` (the bank core's SOAP service) or `ecny` (an e-CNY payment
@@ -215,6 +231,15 @@ class Policy(BaseModel):
     """Matching (§3.3): orders the invoice names that did not come with it, nor earlier through
     `/v1/ingest`, are waited for this many hours (AWAITING_DOCUMENTS), then the application is
     a NO_ORDER exception (0: at once, no waiting; at most 30 days). [P: §6.0 gives no value]"""
+    customs_matching: CustomsMatching = "when_present"
+    """Matching an export invoice (zero-rated, or in a foreign currency) against its customs
+    declarations (§3.3 "Export: customs", `routes/customs_match.py`): `off`; `when_present`
+    (a declaration found under a contract the invoice names is matched); `required` (an export
+    invoice without one waits for it as for a late order, then is a CUSTOMS_MISSING
+    exception). [P: §6.0 gives no value]"""
+    customs_amount_tolerance_pct: Rate = Decimal("0.01")
+    """Invoiced (excl. VAT) vs declared value: |invoice - declared| <= this x declared (§3.3:
+    1 %)."""
     matching: MatchingPolicy = MatchingPolicy()
     credit_checks: CreditChecks = CreditChecks()
 
@@ -307,6 +332,9 @@ class FlowPolicy:
     min_ticket: Decimal = Decimal("10000.00")
     partial_approval: bool = True
     """A principal the headroom cannot cover is approved reduced (else rejected)."""
+    top_ups: bool = True
+    """The same seller's second application on an invoice with live financing is a top-up,
+    capped at the advance-rate headroom (else a duplicate)."""
     match_exceptions: Literal["review", "reject"] = "review"
     """A mismatch waits in MATCH_REVIEW for an operator, or is rejected at once."""
     partial_match_mode: Literal["delivered_only", "reject", "manual_review"] = "delivered_only"
@@ -319,6 +347,11 @@ class FlowPolicy:
     document_wait_hours: int = 72
     """Hours an application waits (AWAITING_DOCUMENTS) for the orders its invoice names that
     have not come, before they are a NO_ORDER exception; 0: no waiting."""
+    customs_matching: Literal["off", "when_present", "required"] = "when_present"
+    """Export invoices against their customs declarations: not at all, when one is found, or
+    waited for (`routes.customs_match`)."""
+    customs_amount_tolerance_pct: Decimal = Decimal("0.01")
+    """Invoiced (excl. VAT) vs declared value, as a fraction of the declared value."""
     registration_months: int = 12
     factor: Party = field(default=DEFAULT_FACTOR)
     factor_account: BankAccount = field(default=DEFAULT_FACTOR_ACCOUNT)
@@ -342,10 +375,13 @@ def flow_policy(policy: Policy) -> FlowPolicy:
         quantity_tolerance_pct=policy.matching.quantity_tolerance_pct,
         min_ticket=policy.min_ticket,
         partial_approval=policy.partial_approval,
+        top_ups=policy.top_ups,
         match_exceptions=policy.match_exceptions,
         partial_match_mode=policy.matching.partial_match_mode,
         max_retry_days=policy.max_retry_days,
         document_wait_hours=policy.document_wait_hours,
+        customs_matching=policy.customs_matching,
+        customs_amount_tolerance_pct=policy.customs_amount_tolerance_pct,
         disbursement_channel=policy.disbursement_channel,
         credit_checks=policy.credit_checks,
         terms=policy,

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from canonical import (
     BankAccount,
+    CustomsDeclaration,
     DeliveryNote,
     DisbursementInstruction,
     EarlyWarningLevel,
@@ -42,6 +43,7 @@ __all__ = [
     "DocumentWait",
     "Facility",
     "FacilityRepository",
+    "InvoiceFinancing",
     "InvoiceLocks",
     "LoanRecord",
     "LoanRepository",
@@ -180,10 +182,37 @@ class RequestRepository(Protocol):
         """Move the request to `target`, recording the step; IllegalTransition otherwise."""
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceFinancing:
+    """What the other applications on an invoice hold or owe, for a top-up's cap (§2.2).
+
+    `financed`: principal they hold (matched, or reserved on the limits) or owe (paid out, net
+    of principal repaid); `paid`: what the debtor has repaid on the invoice (0 when no
+    repayment is known)."""
+
+    holders: tuple[str, ...]
+    financed: Money
+    paid: Money
+
+
 class InvoiceLocks(Protocol):
     async def claim(self, invoice_key: str, request_id: str) -> str:
         """Lock the tax invoice for the request; returns the request holding it (this one, or
-        an earlier application that has not been rejected)."""
+        an earlier application that has not been rejected, or while that one is rejected, a
+        top-up of it that is not)."""
+
+    async def top_up(
+        self, invoice_key: str, request_id: str, *, seller_uscc: str, tenant: str
+    ) -> InvoiceFinancing | None:
+        """Let the request finance the invoice beside its holders when it is a top-up (§3.1):
+        it holds a share already, or they are all of this seller and tenant and one of them is
+        financed (limit reserved, registered, paying out, or paid out and not settled). What
+        they hold or owe, read after locking the invoice (so top-ups of one invoice are
+        decided one at a time), or None: a duplicate."""
+
+    async def hold(self, request_id: str, principal: Money) -> None:
+        """Record the principal a top-up matched for (later top-ups count it until its limit
+        is reserved)."""
 
 
 class FacilityRepository(Protocol):
@@ -343,29 +372,36 @@ class DocumentKey:
 
 @dataclass(frozen=True, slots=True)
 class TradeDocuments:
-    """Orders and delivery notes ingested earlier, found by order number."""
+    """Orders, delivery notes and (when asked for) customs declarations ingested earlier,
+    found by order number (a declaration by its contract number)."""
 
     orders: tuple[PurchaseOrder, ...] = ()
     deliveries: tuple[DeliveryNote, ...] = ()
+    declarations: tuple[CustomsDeclaration, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class DocumentWait:
-    """An application waiting (AWAITING_DOCUMENTS) for the orders `numbers`."""
+    """An application waiting (AWAITING_DOCUMENTS) for the orders `numbers` and for a customs
+    declaration under any of the contracts `customs`."""
 
     request_id: str
     numbers: tuple[str, ...]
     since: datetime
     due_at: datetime
+    customs: tuple[str, ...] = ()
 
 
 class DocumentIndex(Protocol):
     """Trade documents ingested through `/v1/ingest`, by their keys, and the orders
     applications wait for."""
 
-    async def find(self, tenant: str, order_numbers: Collection[str]) -> TradeDocuments:
+    async def find(
+        self, tenant: str, order_numbers: Collection[str], *, customs: bool = False
+    ) -> TradeDocuments:
         """The tenant's orders with these numbers and the delivery notes shipping against
-        them, the latest received first, in one query."""
+        them (with `customs`, the declarations under these contract numbers too), the latest
+        received first, in one query."""
 
     async def wait_for(
         self,
@@ -375,11 +411,14 @@ class DocumentIndex(Protocol):
         *,
         since: datetime,
         due_at: datetime,
+        customs: Sequence[str] = (),
     ) -> None:
-        """Record that the application waits for these orders until `due_at`."""
+        """Record that the application waits for these orders (and for a declaration under
+        one of the contracts `customs`) until `due_at`."""
 
     async def waiting_for(self, tenant: str, numbers: Collection[str]) -> list[DocumentWait]:
-        """The waits that name any of these order numbers (each with all it names)."""
+        """The waits that name any of these order or contract numbers (each with all it
+        names)."""
 
     async def stop_waiting(self, request_id: str) -> None:
         """The application waits no more (its orders came, or its wait ran out)."""

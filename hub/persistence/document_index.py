@@ -3,8 +3,10 @@
 A document ingested through `/v1/ingest` is indexed by what matching looks it up by (an
 order's number, the order a delivery note ships against, a declaration's contract), so the
 orders an invoice names and their delivery notes are one indexed query away, whatever else
-is stored. An application waiting for orders has one `awaited_documents` row per order, found
-by (tenant, number) when a document arrives.
+is stored; an export invoice's declarations come in the same query when matching asks for them
+(`routes.customs_match`). An application waiting for orders has one `awaited_documents` row per
+order (and one per contract when it waits for a declaration), found by (tenant, number) when a
+document arrives.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from canonical import DeliveryNote, FinancingRequest, PurchaseOrder
+from canonical import CustomsDeclaration, DeliveryNote, FinancingRequest, PurchaseOrder
 from hub.persistence.sql import insert_ignoring_duplicates
 from hub.persistence.tables import (
     AwaitedDocumentRow,
@@ -33,16 +35,22 @@ _documents = table_of(DocumentRow)
 _awaited = table_of(AwaitedDocumentRow)
 _requests = table_of(RequestRow)
 
-_FIND = (
-    select(_keys.c.kind, _documents.c.document)
-    .join(_documents, _documents.c.id == _keys.c.document_id)
-    .where(
-        _keys.c.tenant == bindparam("b_tenant"),
-        _keys.c.number.in_(bindparam("b_numbers", expanding=True)),
-        _keys.c.kind.in_(("order", "delivery")),
+
+def _find(*kinds: str) -> Select[str, str]:
+    return (
+        select(_keys.c.kind, _documents.c.document)
+        .join(_documents, _documents.c.id == _keys.c.document_id)
+        .where(
+            _keys.c.tenant == bindparam("b_tenant"),
+            _keys.c.number.in_(bindparam("b_numbers", expanding=True)),
+            _keys.c.kind.in_(kinds),
+        )
+        .order_by(_documents.c.received_at.desc(), _documents.c.id)
     )
-    .order_by(_documents.c.received_at.desc(), _documents.c.id)
-)
+
+
+_FIND = _find("order", "delivery")
+_FIND_WITH_CUSTOMS = _find("order", "delivery", "customs")
 _WAITING = (
     select(_awaited)
     .where(
@@ -86,19 +94,27 @@ class SqlDocumentIndex:
             ],
         )
 
-    async def find(self, tenant: str, order_numbers: Collection[str]) -> TradeDocuments:
+    async def find(
+        self, tenant: str, order_numbers: Collection[str], *, customs: bool = False
+    ) -> TradeDocuments:
         numbers = sorted(set(order_numbers))
         if not numbers:
             return TradeDocuments()
         orders: list[PurchaseOrder] = []
         deliveries: list[DeliveryNote] = []
-        rows = await self._session.execute(_FIND, {"b_tenant": tenant, "b_numbers": numbers})
+        declarations: list[CustomsDeclaration] = []
+        statement = _FIND_WITH_CUSTOMS if customs else _FIND
+        rows = await self._session.execute(statement, {"b_tenant": tenant, "b_numbers": numbers})
         for kind, document in rows:
             if kind == "order":
                 orders.append(PurchaseOrder.model_validate_json(document))
-            else:
+            elif kind == "delivery":
                 deliveries.append(DeliveryNote.model_validate_json(document))
-        return TradeDocuments(orders=tuple(orders), deliveries=tuple(deliveries))
+            else:
+                declarations.append(CustomsDeclaration.model_validate_json(document))
+        return TradeDocuments(
+            orders=tuple(orders), deliveries=tuple(deliveries), declarations=tuple(declarations)
+        )
 
     async def wait_for(
         self,
@@ -108,19 +124,25 @@ class SqlDocumentIndex:
         *,
         since: datetime,
         due_at: datetime,
+        customs: Sequence[str] = (),
     ) -> None:
         await self.stop_waiting(request_id)
+        awaited = [("order", n) for n in dict.fromkeys(numbers)]
+        awaited += [("customs", n) for n in dict.fromkeys(customs)]
+        if not awaited:
+            return
         await self._session.execute(
             _INSERT_WAIT,
             [
                 {
                     "request_id": request_id,
+                    "kind": kind,
                     "number": number,
                     "tenant": tenant,
                     "since": since,
                     "due_at": due_at,
                 }
-                for number in dict.fromkeys(numbers)
+                for kind, number in awaited
             ],
         )
 
@@ -133,11 +155,18 @@ class SqlDocumentIndex:
         waits: dict[str, DocumentWait] = {}
         for row in rows:
             known = waits.get(row.request_id)
+            orders = known.numbers if known else ()
+            contracts = known.customs if known else ()
+            if row.kind == "customs":
+                contracts = (*contracts, row.number)
+            else:
+                orders = (*orders, row.number)
             waits[row.request_id] = DocumentWait(
                 request_id=row.request_id,
-                numbers=(*(known.numbers if known else ()), row.number),
+                numbers=orders,
                 since=row.since,
                 due_at=row.due_at,
+                customs=contracts,
             )
         return list(waits.values())
 

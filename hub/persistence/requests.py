@@ -9,6 +9,7 @@ two executemany statements. Nobody else can change those rows meanwhile: SQLite 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +22,12 @@ from canonical import FinancingRequest, FinancingState, IllegalTransition
 from hub.persistence.money import to_fen
 from hub.persistence.sql import execute_many
 from hub.persistence.tables import RequestEventRow, RequestRow, table_of
+from routes.lifecycle.hub_states import HUB_PAIRS
 from routes.ports import Clock, RequestRecord
 
 __all__ = ["Cause", "HistoryEntry", "SqlRequestRepository"]
+
+log = logging.getLogger("factorhub.requests")
 
 _requests = table_of(RequestRow)
 _PRELOAD = (
@@ -162,7 +166,14 @@ class SqlRequestRepository:
         if current is None:
             raise LookupError(f"no financing request {request_id}")
         state, _ = current
-        if state not in allowed_from:
+        if state not in allowed_from or (state, target) not in HUB_PAIRS:
+            log.warning(
+                "%s: refused %s -> %s (%s)",
+                request_id,
+                state.value,
+                target.value,
+                "not from this state" if state not in allowed_from else "no such move",
+            )
             raise IllegalTransition("financing", state.value, target.value)
         now = self._clock()
         self._updates.append(

@@ -34,6 +34,7 @@ __all__ = [
     "FacilityRow",
     "InboxRow",
     "InvoiceLockRow",
+    "InvoiceTopUpRow",
     "LoanRow",
     "OutboxRow",
     "PortfolioDebtorRow",
@@ -131,7 +132,8 @@ class InboxRow(Base):
 
 
 class InvoiceLockRow(Base):
-    """Which application finances a tax invoice: one at a time, whatever tenant or ERP pushed it.
+    """Which application finances a tax invoice: one at a time, whatever tenant or ERP pushed it
+    (the same seller's top-ups aside, `InvoiceTopUpRow`); the row every top-up locks first.
 
     The key is the SM3 fingerprint of the invoice's tax identity (code + number), so the same
     invoice pushed by two ERPs, or for two tenants, is the same lock.
@@ -142,6 +144,21 @@ class InvoiceLockRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_id: Mapped[str] = mapped_column(_ID)
     invoice_key: Mapped[str] = mapped_column(String(32), unique=True)
+    locked_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class InvoiceTopUpRow(Base):
+    """A top-up (§2.2, §3.1): an application financing an invoice beside the one its lock
+    names (same seller and tenant, while that financing is live), within the invoice's
+    advance-rate headroom. `principal_fen` is what it matched for (None until then), counted by
+    later top-ups until its limit is reserved."""
+
+    __tablename__ = "invoice_top_ups"
+    __table_args__ = (Index("ix_invoice_top_ups_fingerprint", "fingerprint"),)
+
+    request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    principal_fen: Mapped[int | None] = mapped_column(BigInteger)
     locked_at: Mapped[datetime] = mapped_column(_TS)
 
 
@@ -371,13 +388,16 @@ class DocumentKeyRow(Base):
 
 
 class AwaitedDocumentRow(Base):
-    """An order an application waits for (AWAITING_DOCUMENTS), found by (tenant, number) when
-    a document arrives through `/v1/ingest`; deleted when the wait ends."""
+    """An order (or a customs declaration under a contract) an application waits for
+    (AWAITING_DOCUMENTS), found by (tenant, number) when a document arrives through
+    `/v1/ingest`; deleted when the wait ends."""
 
     __tablename__ = "awaited_documents"
     __table_args__ = (Index("ix_awaited_documents_number", "tenant", "number"),)
 
     request_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """`order` (the order `number`) or `customs` (a declaration under the contract `number`)."""
     number: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str] = mapped_column(_ID)
     since: Mapped[datetime] = mapped_column(_TS)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from canonical import FinancingState
 from routes.lifecycle.application import ApplicationEvent, ApplicationState
 
-__all__ = ["HUB_MOVES", "HubMove", "application_state"]
+__all__ = ["HUB_MOVES", "HUB_PAIRS", "HubMove", "application_state"]
 
 
 def application_state(state: FinancingState) -> ApplicationState:
@@ -55,6 +55,13 @@ F = FinancingState
 V = ApplicationEvent
 
 HUB_MOVES: tuple[HubMove, ...] = (
+    HubMove(
+        F.SUBMITTED,
+        F.SUBMITTED,
+        (),
+        "routes/verification.py: the next-day 查验 retry noted; §4.1 loops in VERIFYING "
+        "(verification_retry), which the hub folds into SUBMITTED",
+    ),
     HubMove(
         F.SUBMITTED,
         F.MATCHED,
@@ -160,6 +167,13 @@ HUB_MOVES: tuple[HubMove, ...] = (
         "routes/disbursement.py: an e-CNY presumed success (PR03) corrected to PR01; §4.1 "
         "never books a presumed payment as DISBURSED",
     ),
+    HubMove(
+        F.DISBURSED,
+        F.DISBURSED,
+        (),
+        "routes/repayment.py: a repayment that only covers fees or interest; §4.1's repayment "
+        "moves need principal repaid",
+    ),
     HubMove(F.DISBURSED, F.PARTIALLY_REPAID, (V.REPAYMENT,), "routes/repayment.py (partial)"),
     HubMove(F.DISBURSED, F.SETTLED, (V.REPAYMENT,), "routes/repayment.py (in full)"),
     HubMove(F.PARTIALLY_REPAID, F.PARTIALLY_REPAID, (V.REPAYMENT,), "routes/repayment.py (again)"),
@@ -179,4 +193,10 @@ HUB_MOVES: tuple[HubMove, ...] = (
         for state in (F.SETTLED, F.REJECTED, F.CANCELLED)
     ),
 )
-"""Every move the running flow makes today (from the routes' `allowed_from` and targets)."""
+"""Every move the running flow makes today (from the routes' `allowed_from` and targets).
+`SqlRequestRepository.transition` refuses (and logs) any other."""
+
+HUB_PAIRS: frozenset[tuple[FinancingState, FinancingState]] = frozenset(
+    (move.source, move.target) for move in HUB_MOVES
+)
+"""(source, target) of every move in `HUB_MOVES`."""

@@ -121,16 +121,23 @@ class FakeRequests:
 class FakeDocumentIndex:
     """Documents ingested under tenant t1 (latest first) and the waits, in memory."""
 
-    def __init__(self, *documents: PurchaseOrder | DeliveryNote) -> None:
+    def __init__(self, *documents: PurchaseOrder | DeliveryNote | CustomsDeclaration) -> None:
         self.documents = list(documents)
         self.waits: dict[str, DocumentWait] = {}
         self.amended: list[FinancingRequest] = []
         self.finds = 0
 
-    async def find(self, tenant: str, order_numbers: Collection[str]) -> TradeDocuments:
+    async def find(
+        self, tenant: str, order_numbers: Collection[str], *, customs: bool = False
+    ) -> TradeDocuments:
         self.finds += 1
         if tenant != "t1":
             return TradeDocuments()
+        declarations = tuple(
+            d
+            for d in self.documents
+            if isinstance(d, CustomsDeclaration) and d.contract_number in order_numbers
+        )
         return TradeDocuments(
             orders=tuple(
                 d
@@ -142,6 +149,7 @@ class FakeDocumentIndex:
                 for d in self.documents
                 if isinstance(d, DeliveryNote) and d.order_number in order_numbers
             ),
+            declarations=declarations if customs else (),
         )
 
     async def wait_for(
@@ -152,11 +160,14 @@ class FakeDocumentIndex:
         *,
         since: datetime,
         due_at: datetime,
+        customs: Sequence[str] = (),
     ) -> None:
-        self.waits[request_id] = DocumentWait(request_id, tuple(numbers), since, due_at)
+        self.waits[request_id] = DocumentWait(
+            request_id, tuple(numbers), since, due_at, tuple(customs)
+        )
 
     async def waiting_for(self, tenant: str, numbers: Collection[str]) -> list[DocumentWait]:
-        return [w for w in self.waits.values() if set(w.numbers) & set(numbers)]
+        return [w for w in self.waits.values() if set(w.numbers + w.customs) & set(numbers)]
 
     async def stop_waiting(self, request_id: str) -> None:
         self.waits.pop(request_id, None)

@@ -141,3 +141,14 @@ async def test_an_out_of_control_invoice_is_refused_with_an_early_warning_on_the
 async def test_a_void_invoice_is_refused_without_a_warning():
     out, _ = await _match(_answer(TaxStatus.VOID))
     assert [type(m) for m in out] == [FinancingRejected]
+
+
+async def test_a_principal_is_never_more_than_the_amount_the_seller_requested():
+    # 113,000.00 x 0.80 = 90,400.00, but 50,000.00 was asked for (§2.2: the least of the two)
+    request = REQUEST.model_copy(update={"requested_amount": Money.of(Decimal("50000.00"))})
+    uow = _Uow()
+    msg = FinancingSubmitted(request_id="FR1", request=request)
+    (matched,) = await match_documents(msg, _answer(), uow, SERVICES)  # type: ignore[arg-type]
+    assert isinstance(matched, DocumentsMatched)
+    assert matched.principal.amount == Decimal("50000.00")
+    assert "the amount requested" in (uow.requests.moves[-1][2] or "")
