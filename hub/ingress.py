@@ -8,9 +8,10 @@ oversized body gets 413 before it is read to the end.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException, Path, Request
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -133,12 +134,34 @@ def create_app(hub: Hub) -> FastAPI:
         responses={413: {"description": "body too large"}, 422: {"description": "invalid"}},
         summary="Push an invoice in the ERP's native JSON (Kingdee Save request, YonBIP save)",
     )
-    async def push_invoice(vendor: Vendor, request: Request) -> Any:
+    async def push_invoice(
+        vendor: Vendor,
+        request: Request,
+        requested_amount: Annotated[
+            str | None,
+            Query(
+                description="The most the seller asks to have financed, a decimal string in "
+                "the invoice's currency (the principal never exceeds it)",
+                max_length=32,
+            ),
+        ] = None,
+    ) -> Any:
         raw = await _read_limited(request, settings.max_body_bytes)
         tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
+        requested = None
+        if requested_amount is not None:
+            requested = _requested(requested_amount)
+            if requested is None:
+                reason = "must be a decimal string above 0 with at most 2 decimals"
+                problem: dict[str, object] = {
+                    "path": "?requested_amount",
+                    "value": requested_amount,
+                    "reason": reason,
+                }
+                return _invalid(vendor, [problem])
         try:
             accepted = await hub.intake.accept(
-                source=vendor, raw=raw, tenant=tenant, now=hub.clock()
+                source=vendor, raw=raw, tenant=tenant, now=hub.clock(), requested=requested
             )
         except MappingError as error:
             return _invalid(vendor, [p.as_dict() for p in error.problems])
@@ -356,6 +379,18 @@ def create_app(hub: Hub) -> FastAPI:
         return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 
     return app
+
+
+def _requested(text: str) -> Decimal | None:
+    """A requested amount: a plain decimal above 0 with at most two decimals, else None."""
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        return None
+    exponent = value.as_tuple().exponent
+    if not value.is_finite() or value <= 0 or not isinstance(exponent, int) or exponent < -2:
+        return None
+    return value.quantize(Decimal("0.01"))
 
 
 def _invalid(source: str, problems: list[dict[str, object]]) -> JSONResponse:

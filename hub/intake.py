@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -45,8 +46,15 @@ def request_id_for(tenant: str, source_system: str, document_id: str) -> str:
 
 
 def build_request(
-    push: InvoicePush, *, tenant: str, source: str, now: datetime
+    push: InvoicePush,
+    *,
+    tenant: str,
+    source: str,
+    now: datetime,
+    requested: Decimal | None = None,
 ) -> FinancingRequest:
+    """The request a push makes; `requested`: the most the seller asks to be financed (in the
+    invoice's currency; the principal never exceeds it)."""
     invoice = push.invoice
     request_id = request_id_for(tenant, source, invoice.provenance.source_document_id)
     due: date = invoice.due_date or invoice.issue_date + DEFAULT_TERMS
@@ -67,14 +75,22 @@ def build_request(
             invoice_keys=(invoice.key,),
         ),
         submitted_at=now,
+        requested_amount=None
+        if requested is None
+        else invoice.total.model_copy(update={"amount": requested}),
     )
 
 
 def submission(
-    push: InvoicePush, *, tenant: str, source: str, now: datetime
+    push: InvoicePush,
+    *,
+    tenant: str,
+    source: str,
+    now: datetime,
+    requested: Decimal | None = None,
 ) -> tuple[FinancingRequest, Outgoing]:
     """The request a push creates and the first message it emits."""
-    request = build_request(push, tenant=tenant, source=source, now=now)
+    request = build_request(push, tenant=tenant, source=source, now=now, requested=requested)
     message = FinancingSubmitted(request_id=request.id, request=request)
     envelope = Envelope(
         correlation_id=request.id,
@@ -134,19 +150,37 @@ class Intake:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
-    async def accept(self, *, source: str, raw: bytes, tenant: str, now: datetime) -> Accepted:
+    async def accept(
+        self,
+        *,
+        source: str,
+        raw: bytes,
+        tenant: str,
+        now: datetime,
+        requested: Decimal | None = None,
+    ) -> Accepted:
         """Map (MappingError on bad input: nothing stored), then store durably with others."""
         if self._mapping is None:
             push = map_push(source, raw, now)
         else:
             push = await self._mapping.map(source, raw, now)
-        return await self.accept_push(push, source=source, tenant=tenant, now=now)
+        return await self.accept_push(
+            push, source=source, tenant=tenant, now=now, requested=requested
+        )
 
     async def accept_push(
-        self, push: InvoicePush, *, source: str, tenant: str, now: datetime
+        self,
+        push: InvoicePush,
+        *,
+        source: str,
+        tenant: str,
+        now: datetime,
+        requested: Decimal | None = None,
     ) -> Accepted:
         """Store an already mapped push durably, together with the pushes arriving with it."""
-        request, outgoing = submission(push, tenant=tenant, source=source, now=now)
+        request, outgoing = submission(
+            push, tenant=tenant, source=source, now=now, requested=requested
+        )
         answer: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(request, source, outgoing, answer))
         if self._writer is None or self._writer.done():
