@@ -33,7 +33,6 @@ from canonical import (
     CustomsDeclaration,
     DeliveryNote,
     DocumentWaitExpired,
-    FinancingRejected,
     FinancingRequest,
     FinancingState,
     FinancingSubmitted,
@@ -49,6 +48,7 @@ from routes.customs_match import (
     wants_declarations,
 )
 from routes.later import CHINA, Later
+from routes.outcomes import hold_for_review, reject
 from routes.ports import DocumentKey, DocumentWait, TradeDocuments, UnitOfWork
 from routes.registry import Services
 from routes.verification import verification_problem
@@ -232,24 +232,10 @@ async def expire_document_wait(
         f"from {since:%Y-%m-%d %H:%M} Asia/Shanghai"
     )[:300]
     if policy.match_exceptions == "review":
-        await uow.requests.transition(
-            msg.request_id,
-            FinancingState.MATCH_REVIEW,
-            allowed_from=_AWAITING,
-            reason=reason,
-            note=detail,
-        )
-        return []
-    await uow.requests.transition(
-        msg.request_id,
-        FinancingState.REJECTED,
-        allowed_from=_AWAITING,
-        reason=reason,
-        note=detail,
+        return await hold_for_review(uow, msg.request_id, reason, detail, allowed_from=_AWAITING)
+    return await reject(
+        uow, msg.request_id, reason, detail, step="matching", allowed_from=_AWAITING
     )
-    return [
-        FinancingRejected(request_id=msg.request_id, reason=reason, detail=detail, step="matching")
-    ]
 
 
 async def _hand_back(

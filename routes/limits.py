@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 from canonical import (
     DocumentsMatched,
-    FinancingRejected,
     FinancingState,
     LimitReserved,
     Message,
 )
 from routes.credit import CreditFindings, credit_problem
+from routes.outcomes import reject
 from routes.ports import UnitOfWork
 from routes.registry import Services
 
@@ -113,7 +113,4 @@ _CUT_BY = {
 async def _reject(
     uow: UnitOfWork, msg: DocumentsMatched, code: str, detail: str, *, step: str = "limits"
 ) -> Sequence[Message]:
-    await uow.requests.transition(
-        msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail
-    )
-    return [FinancingRejected(request_id=msg.request_id, reason=code, detail=detail, step=step)]
+    return await reject(uow, msg.request_id, code, detail, step=step, allowed_from=_FROM)

@@ -25,7 +25,6 @@ from functools import lru_cache
 
 from canonical import (
     DocumentsMatched,
-    FinancingRejected,
     FinancingRequest,
     FinancingState,
     FinancingSubmitted,
@@ -36,6 +35,7 @@ from canonical.verification import InvoiceVerification
 from routes.awaiting import complete_or_wait
 from routes.customs_match import CUSTOMS_CODES, customs_problem
 from routes.later import Later
+from routes.outcomes import hold_for_review, reject
 from routes.policy import FlowPolicy, MatchingPolicy
 from routes.ports import UnitOfWork
 from routes.quote.arithmetic import fen_down
@@ -224,21 +224,9 @@ async def match_documents(
         )
     if owner != msg.request_id and top_up is None:  # §3.1: the invoice backs another application
         detail = f"invoice {request.invoice.key} is financed by {owner}"
-        await uow.requests.transition(
-            msg.request_id,
-            FinancingState.REJECTED,
-            allowed_from=_FROM,
-            reason="DUPLICATE_FINANCING",
-            note=detail,
+        return await reject(
+            uow, msg.request_id, "DUPLICATE_FINANCING", detail, step="matching", allowed_from=_FROM
         )
-        return [
-            FinancingRejected(
-                request_id=msg.request_id,
-                reason="DUPLICATE_FINANCING",
-                detail=detail,
-                step="matching",
-            )
-        ]
     if verification is not None and asks_again_tomorrow(verification):
         return await retry_tomorrow_or_reject(msg, verification, uow, services)
     ready = await complete_or_wait(msg, verification, uow, services)  # orders ingested earlier
@@ -254,22 +242,12 @@ async def match_documents(
         code, detail = problem
         manual = match.shortfall and policy.partial_match_mode == "manual_review"
         if code in _REVIEWABLE and (policy.match_exceptions == "review" or manual):
-            await uow.requests.transition(
-                msg.request_id,
-                FinancingState.MATCH_REVIEW,
-                allowed_from=_FROM,
-                reason=code,
-                note=detail,
-            )
-            return []
-        await uow.requests.transition(
-            msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail
-        )
-        rejected = FinancingRejected(
-            request_id=msg.request_id, reason=code, detail=detail, step="matching"
+            return await hold_for_review(uow, msg.request_id, code, detail, allowed_from=_FROM)
+        rejected = await reject(
+            uow, msg.request_id, code, detail, step="matching", allowed_from=_FROM
         )
         warning = warning_for(verification, request, services.clock, msg.request_id)
-        return [rejected] if warning is None else [rejected, warning]
+        return rejected if warning is None else [*rejected, warning]
     total = request.invoice.total
     face = total.amount if match.eligible_face is None else match.eligible_face
     note = match.note

@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from canonical import FinancingRejected, FinancingState, FinancingSubmitted, Message
+from canonical import FinancingState, FinancingSubmitted, Message
+from routes.outcomes import reject
 from routes.policy import FlowPolicy
 from routes.ports import InvoiceFinancing, UnitOfWork
 from routes.quote.arithmetic import fen_down
@@ -83,18 +84,9 @@ async def cap_top_up(
     invoice), or the messages of its TOPUP_CAP rejection."""
     capped = top_up_cap(financing, face, principal, policy)
     if capped.refused is not None:
-        await uow.requests.transition(
-            msg.request_id,
-            FinancingState.REJECTED,
-            allowed_from=_FROM,
-            reason=_REASON,
-            note=capped.refused,
+        return await reject(
+            uow, msg.request_id, _REASON, capped.refused, step="matching", allowed_from=_FROM
         )
-        return [
-            FinancingRejected(
-                request_id=msg.request_id, reason=_REASON, detail=capped.refused, step="matching"
-            )
-        ]
     await uow.invoice_locks.hold(
         msg.request_id, financing.financed.model_copy(update={"amount": capped.principal})
     )

@@ -29,7 +29,6 @@ from decimal import Decimal
 from canonical import (
     EarlyWarning,
     EarlyWarningLevel,
-    FinancingRejected,
     FinancingRequest,
     FinancingState,
     FinancingSubmitted,
@@ -38,6 +37,7 @@ from canonical import (
 )
 from canonical.verification import InvoiceVerification, TaxStatus, VerificationResult
 from routes.later import CHINA, Later, next_business_morning
+from routes.outcomes import reject
 from routes.ports import Clock, UnitOfWork
 from routes.registry import Services
 
@@ -121,12 +121,7 @@ async def retry_tomorrow_or_reject(
         return [Later(msg.model_copy(update={"verification_attempt": attempt + 1}), due)]
     code = "INVOICE_NOT_FOUND" if verification.result in _NOT_FOUND else "VERIFICATION_UNAVAILABLE"
     detail = f"查验 {answer} on attempt {attempt} of {retries + 1}: no more retries"[:300]
-    await uow.requests.transition(
-        msg.request_id, FinancingState.REJECTED, allowed_from=_WAITING, reason=code, note=detail
-    )
-    return [
-        FinancingRejected(request_id=msg.request_id, reason=code, detail=detail, step="matching")
-    ]
+    return await reject(uow, msg.request_id, code, detail, step="matching", allowed_from=_WAITING)
 
 
 def verification_problem(

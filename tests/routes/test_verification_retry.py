@@ -25,38 +25,9 @@ from routes.policy import FlowPolicy, Policy, PolicyError, flow_policy, load_pol
 from routes.registry import Services
 from routes.verification import RETRY_REASON, verify_invoices
 from tests.builders import financing_request
+from tests.routes.fakes import FakeUow
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
-
-
-class _Requests:
-    def __init__(self, state: FinancingState = FinancingState.SUBMITTED) -> None:
-        self.state = state
-        self.moves: list[tuple[FinancingState, str | None, str | None]] = []
-
-    async def state_of(self, request_id: str) -> tuple[FinancingState, str | None]:
-        return self.state, None
-
-    async def transition(
-        self, request_id: str, target: FinancingState, *, allowed_from: Any, reason=None, note=None
-    ) -> None:
-        assert self.state in allowed_from
-        self.state = target
-        self.moves.append((target, reason, note))
-
-
-class _Locks:
-    def __init__(self) -> None:
-        self.holder: dict[str, str] = {}
-
-    async def claim(self, invoice_key: str, request_id: str) -> str:
-        return self.holder.setdefault(invoice_key, request_id)
-
-
-class _Uow:
-    def __init__(self) -> None:
-        self.requests = _Requests()
-        self.invoice_locks = _Locks()
 
 
 def _services(max_retry_days: int = 3, verification: Any = None) -> Services:
@@ -81,7 +52,7 @@ def _answer(result: VerificationResult, code: str = "009") -> InvoiceVerificatio
 
 
 async def _match(
-    uow: _Uow, answer: InvoiceVerification, attempt: int = 1, max_retry_days: int = 3
+    uow: FakeUow, answer: InvoiceVerification, attempt: int = 1, max_retry_days: int = 3
 ) -> Sequence[Any]:
     message = FinancingSubmitted(
         request_id="FR1", request=financing_request("FR1"), verification_attempt=attempt
@@ -105,7 +76,7 @@ class TestNextBusinessMorning:
 
 class TestMatchingWhenThePlatformCannotAnswerToday:
     async def test_a_not_found_invoice_waits_with_a_note_and_is_asked_again_next_morning(self):
-        uow = _Uow()
+        uow = FakeUow()
 
         (later,) = await _match(uow, _answer(VerificationResult.NOT_FOUND))
 
@@ -122,7 +93,7 @@ class TestMatchingWhenThePlatformCannotAnswerToday:
         assert "attempt 2 of 4" in note
 
     async def test_a_retry_does_not_fail_on_its_own_invoice_lock(self):
-        uow = _Uow()
+        uow = FakeUow()
         await _match(uow, _answer(VerificationResult.NOT_YET_CHECKABLE, "rqerr"))
 
         emitted = await _match(uow, _answer(VerificationResult.CONSISTENT, "001"), attempt=2)
@@ -132,7 +103,7 @@ class TestMatchingWhenThePlatformCannotAnswerToday:
         assert uow.requests.state is FinancingState.MATCHED
 
     async def test_after_max_retry_days_a_not_found_invoice_is_rejected_invoice_not_found(self):
-        uow = _Uow()
+        uow = FakeUow()
 
         (rejected,) = await _match(
             uow, _answer(VerificationResult.NOT_FOUND), attempt=3, max_retry_days=2
@@ -144,7 +115,7 @@ class TestMatchingWhenThePlatformCannotAnswerToday:
         assert "attempt 3 of 3" in rejected.detail
 
     async def test_after_max_retry_days_a_rate_limited_check_is_rejected_unavailable(self):
-        uow = _Uow()
+        uow = FakeUow()
         answer = _answer(VerificationResult.LIMIT_EXCEEDED, "002")
 
         (rejected,) = await _match(uow, answer, attempt=2, max_retry_days=1)
@@ -153,12 +124,14 @@ class TestMatchingWhenThePlatformCannotAnswerToday:
         assert rejected.reason == "VERIFICATION_UNAVAILABLE"
 
     async def test_max_retry_days_zero_rejects_at_once(self):
-        (rejected,) = await _match(_Uow(), _answer(VerificationResult.NOT_FOUND), max_retry_days=0)
+        (rejected,) = await _match(
+            FakeUow(), _answer(VerificationResult.NOT_FOUND), max_retry_days=0
+        )
         assert isinstance(rejected, FinancingRejected)
         assert rejected.reason == "INVOICE_NOT_FOUND"
 
     async def test_a_retry_for_an_application_no_longer_waiting_does_nothing(self):
-        uow = _Uow()
+        uow = FakeUow()
         uow.requests.state = FinancingState.REJECTED
 
         emitted = await _match(uow, _answer(VerificationResult.CONSISTENT, "001"), attempt=2)

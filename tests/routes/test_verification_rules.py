@@ -23,36 +23,10 @@ from routes.matching import match_documents
 from routes.policy import FlowPolicy
 from routes.registry import Services
 from tests.builders import BUYER, SELLER, financing_request
+from tests.routes.fakes import FakeUow
 
 NOW = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)  # 01:00 on the 29th in Shanghai
 REQUEST = financing_request("FR1")  # total 113,000.00; 80 % advance
-
-
-class _Requests:
-    def __init__(self) -> None:
-        self.state = FinancingState.SUBMITTED
-        self.moves: list[tuple[FinancingState, str | None, str | None]] = []
-
-    async def state_of(self, request_id: str) -> tuple[FinancingState, str | None]:
-        return self.state, None
-
-    async def transition(
-        self, request_id: str, target: FinancingState, *, allowed_from: Any, reason=None, note=None
-    ) -> None:
-        assert self.state in allowed_from
-        self.state = target
-        self.moves.append((target, reason, note))
-
-
-class _Locks:
-    async def claim(self, invoice_key: str, request_id: str) -> str:
-        return request_id
-
-
-class _Uow:
-    def __init__(self) -> None:
-        self.requests = _Requests()
-        self.invoice_locks = _Locks()
 
 
 SERVICES = Services(
@@ -83,8 +57,8 @@ def _answer(
     )
 
 
-async def _match(answer: InvoiceVerification) -> tuple[list[Any], _Uow]:
-    uow = _Uow()
+async def _match(answer: InvoiceVerification) -> tuple[list[Any], FakeUow]:
+    uow = FakeUow()
     msg = FinancingSubmitted(request_id="FR1", request=REQUEST)
     out = await match_documents(msg, answer, uow, SERVICES)  # type: ignore[arg-type]
     return list(out), uow
@@ -146,7 +120,7 @@ async def test_a_void_invoice_is_refused_without_a_warning():
 async def test_a_principal_is_never_more_than_the_amount_the_seller_requested():
     # 113,000.00 x 0.80 = 90,400.00, but 50,000.00 was asked for (§2.2: the least of the two)
     request = REQUEST.model_copy(update={"requested_amount": Money.of(Decimal("50000.00"))})
-    uow = _Uow()
+    uow = FakeUow()
     msg = FinancingSubmitted(request_id="FR1", request=request)
     (matched,) = await match_documents(msg, _answer(), uow, SERVICES)  # type: ignore[arg-type]
     assert isinstance(matched, DocumentsMatched)
