@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from canonical import FinancingState, Money, ReservationState
+from canonical import FinancingState, Money
 from hub.persistence.money import from_fen, to_fen
 from hub.persistence.sql import execute_many
 from hub.persistence.tables import (
@@ -36,6 +36,7 @@ from hub.persistence.tables import (
     ReservationRow,
     table_of,
 )
+from routes.lifecycle import LimitReservationState
 from routes.ports import Clock, InvoiceFinancing
 
 __all__ = ["FINANCED_STATES", "SqlInvoiceLocks", "invoice_fingerprint"]
@@ -56,7 +57,13 @@ not settled."""
 
 _REJECTED = FinancingState.REJECTED.value
 _FINANCED = frozenset(s.value for s in FINANCED_STATES)
-_ON_LIMITS = frozenset({ReservationState.RESERVED.value, ReservationState.CONSUMED.value})
+_ON_LIMITS = frozenset(
+    {
+        LimitReservationState.RESERVED.value,
+        LimitReservationState.CONSUMED.value,
+        LimitReservationState.PARTIALLY_RELEASED.value,
+    }
+)
 
 _locks = table_of(InvoiceLockRow)
 _top_ups = table_of(InvoiceTopUpRow)
@@ -89,6 +96,12 @@ _LOCK_ROW = (
     select(_locks.c.request_id)
     .where(_locks.c.fingerprint == bindparam("b_fingerprint"))
     .with_for_update()  # rendered on PostgreSQL only; SQLite has one writer
+)
+_LOCK_ROWS = (
+    select(_locks.c.fingerprint)
+    .where(_locks.c.fingerprint.in_(bindparam("b_fingerprints", expanding=True)))
+    .order_by(_locks.c.fingerprint)
+    .with_for_update()
 )
 _TOP_UP_HOLDERS = (
     select(_top_ups.c.request_id, _requests.c.state)
@@ -156,6 +169,16 @@ class SqlInvoiceLocks:
         self._taken: list[dict[str, Any]] = []
         self._expected: set[str] = set()
 
+    async def _lock_in_order(self, invoice_keys: list[str]) -> None:
+        """On PostgreSQL, lock the batch's already-held invoices up front, in fingerprint
+        order: a top-up or a takeover later locks its row again (its own lock, no wait), so two
+        batches meeting on the same invoices in opposite orders cannot deadlock. The usual
+        batch, whose invoices are all new, holds none and costs no statement."""
+        if not invoice_keys or self._session.get_bind().dialect.name != "postgresql":
+            return
+        fingerprints = sorted({invoice_fingerprint(key) for key in invoice_keys})
+        await self._session.execute(_LOCK_ROWS, {"b_fingerprints": fingerprints})
+
     def expect(self, request_ids: Iterable[str]) -> None:
         """The batch's requests: the first claim reads who holds all their invoices at once."""
         self._expected.update(request_ids)
@@ -167,10 +190,14 @@ class SqlInvoiceLocks:
         of it that is not (another than `request_id`)."""
         if self._expected:
             ids, self._expected = sorted(self._expected), set()
+            held_keys: list[str] = []
             for key, holder, state in await self._session.execute(
                 _HELD_FOR_REQUESTS, {"b_ids": ids}
             ):
                 self._holders.setdefault(key, None if holder is None else (holder, state))
+                if holder is not None:
+                    held_keys.append(key)
+            await self._lock_in_order(held_keys)
         if invoice_key not in self._holders:
             row = (await self._session.execute(_HELD, {"b_key": invoice_key})).one_or_none()
             self._holders[invoice_key] = None if row is None else (row.request_id, row.state)
