@@ -35,6 +35,9 @@ from hub.timekeeping import Timekeeper
 from hub.transport.base import Outgoing, Transport
 from hub.transport.embedded import EmbeddedTransport
 from hub.transport.factory import make_transport
+from observability.http import traced_client
+from observability.messaging import TracedPublisher, sent
+from observability.tracing import Tracing
 from routes.flow import ROUTES
 from routes.policy import FlowPolicy, flow_policy, load_policy
 from routes.registry import Route, Services
@@ -80,16 +83,25 @@ class Hub:
         workers = settings.ingress_workers
         self.intake = Intake(self.units, mapping=MappingPool(workers) if workers else None)
         self.transport = transport or make_transport(settings, self._undelivered)
-        self._registry_http = httpx.AsyncClient(
-            base_url=settings.registry_url, timeout=timeout, limits=limits
+        self.tracing = Tracing(settings.tracing) if settings.tracing.exporters else None
+        """Spans to the configured exporters; None: tracing off (a test may install its own)."""
+        publisher = TracedPublisher(self.transport)  # a `send {topic}` span per message
+        self._registry_http = traced_client(
+            httpx.AsyncClient(base_url=settings.registry_url, timeout=timeout, limits=limits),
+            "registry",
         )
         self._vat_http = (
-            httpx.AsyncClient(base_url=settings.vat_url, timeout=timeout, limits=limits)
+            traced_client(
+                httpx.AsyncClient(base_url=settings.vat_url, timeout=timeout, limits=limits), "vat"
+            )
             if settings.vat_url
             else None
         )
         self._credit_http = (
-            httpx.AsyncClient(base_url=settings.credit_url, timeout=timeout, limits=limits)
+            traced_client(
+                httpx.AsyncClient(base_url=settings.credit_url, timeout=timeout, limits=limits),
+                "credit",
+            )
             if settings.credit_url
             else None
         )
@@ -118,6 +130,7 @@ class Hub:
                 self.services,
                 retry=settings.retry,
                 call_concurrency=settings.http_connections,
+                messaging_system=self.transport.name,
             )
             for route in (routes if consume else ())
         ]
@@ -140,17 +153,19 @@ class Hub:
             # dlq replay`, an ingress-only process). Without consumers, rows stay unpublished
             # for the process that has them.
             if self.consumers:
-                self.units.hooks.append(self.transport.publish)
+                self.units.hooks.append(publisher.publish)
                 self.units.dispatches_on_commit = True
-                self.relay = OutboxRelay(self.database, self.transport, poll_interval=1.0)
+                self.relay = OutboxRelay(self.database, publisher, poll_interval=1.0)
         else:
-            self.relay = OutboxRelay(self.database, self.transport)
+            self.relay = OutboxRelay(self.database, publisher)
             self.units.hooks.append(self.relay.notify)
 
     async def start(self) -> None:
         await self.bank_channel.start()  # QA: e-CNY keys read from the simulator
         self.ecny_notices = self.ecny_notices or self._ecny_notices()
         await self.database.upgrade()
+        if self.tracing is not None:
+            await self.tracing.start(self.database.engine)
         await self.intake.start()
         for consumer in self.consumers:
             self.transport.subscribe(
@@ -189,6 +204,8 @@ class Hub:
             await self._vat_http.aclose()
         if self._credit_http is not None:
             await self._credit_http.aclose()
+        if self.tracing is not None:
+            await self.tracing.aclose()
         await self.database.aclose()
 
     async def publish_now(self, messages: Sequence[Outgoing]) -> None:
@@ -215,7 +232,13 @@ class Hub:
     async def _undelivered(self, topic: str, group: str) -> list[Envelope]:
         async with self.units() as uow:
             payloads = await uow.outbox.undelivered(topic, group)
-        return [Envelope.model_validate_json(p) for p in payloads]
+        envelopes = [Envelope.model_validate_json(p) for p in payloads]
+        # Dispatched again after a restart: each its `send` span, child of the span that wrote
+        # the row in the process's earlier life (the row's headers), so the trace goes on.
+        spans, stamped = sent(self.transport.name, [(topic, e) for e in envelopes])
+        for span in spans:
+            span.end()
+        return [e for _, e in stamped]
 
 
 def _flow_policy(settings: Settings) -> FlowPolicy:

@@ -32,6 +32,7 @@ from connectors.bank_soap import SoapBankGateway
 from connectors.ecny import EcnyGateway
 from connectors.http import DEFAULT_TIMEOUT
 from hub.config import Settings
+from observability.http import traced_client
 from routes.policy import FlowPolicy
 
 __all__ = [
@@ -161,7 +162,9 @@ def make_bank_gateway(
     limits = limits or httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     channel = policy.disbursement_channel
     if channel == "iso20022":
-        client = httpx.AsyncClient(base_url=settings.bank_url, timeout=timeout, limits=limits)
+        client = traced_client(
+            httpx.AsyncClient(base_url=settings.bank_url, timeout=timeout, limits=limits), "bank"
+        )
         return BankChannel(channel, client, settings, lambda s: IsoBankGateway(client, clock=clock))
     if channel == "soap":
         if not settings.bankcore_url:
@@ -169,7 +172,10 @@ def make_bank_gateway(
                 "the policy pays through the bank core (disbursement_channel: soap) "
                 "but FACTORHUB_BANKCORE_URL is not set"
             )
-        client = httpx.AsyncClient(base_url=settings.bankcore_url, timeout=timeout, limits=limits)
+        client = traced_client(
+            httpx.AsyncClient(base_url=settings.bankcore_url, timeout=timeout, limits=limits),
+            "bankcore",
+        )
         return BankChannel(
             channel,
             client,
@@ -185,7 +191,9 @@ def make_bank_gateway(
                 f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set"
             )
         assert settings.ecny_url is not None  # checked just above
-        client = httpx.AsyncClient(base_url=settings.ecny_url, timeout=timeout, limits=limits)
+        client = traced_client(
+            httpx.AsyncClient(base_url=settings.ecny_url, timeout=timeout, limits=limits), "ecny"
+        )
         complete = not missing_ecny_settings(settings)
         return BankChannel(
             channel,

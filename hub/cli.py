@@ -42,6 +42,7 @@ from hub.cli_limits import anchor_command, anchors_command, portfolio_app
 from hub.cli_mapping import bench_map_command, map_command, render_command
 from hub.cli_reconcile import reconcile_command
 from hub.cli_simulators import simulators_app
+from hub.cli_trace import trace_command
 from hub.config import Settings, serving_defaults
 
 __all__ = ["app"]
@@ -92,6 +93,7 @@ app.add_typer(review_app, name="review")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
 app.command("reconcile")(reconcile_command)
+app.command("trace")(trace_command)
 app.command("calc")(calc_command)
 policy_app = typer.Typer(help="Risk policy templates (YAML).", no_args_is_help=True)
 policy_app.command("check")(policy_check_command)
@@ -242,11 +244,13 @@ def requests_show(
     database_url: DatabaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """A request's state and its full history, step by step."""
+    """A request's state and its full history, step by step; then its receivable, limit
+    reservation and registration (§4.2-4.4), each with its moves."""
     from hub.persistence import Database, UnitOfWorkFactory
+    from hub.persistence.lifecycles import Lifecycle, lifecycles_of
     from hub.persistence.tables import RequestRow
 
-    async def go() -> tuple[RequestRow | None, list[Any]]:
+    async def go() -> tuple[RequestRow | None, list[Any], dict[Any, Lifecycle]]:
         database = Database(_settings(database_url).database_url)
         try:
             from hub.app import utc_now
@@ -255,11 +259,12 @@ def requests_show(
             async with units() as uow:
                 row = await uow.session.get(RequestRow, request_id)
                 history = await uow.requests.history(request_id) if row else []
-            return row, history
+                lifecycles = await lifecycles_of(uow.session, request_id) if row else {}
+            return row, history, lifecycles
         finally:
             await database.aclose()
 
-    row, history = run(go)
+    row, history, lifecycles = run(go)
     if row is None:
         console.print(f"[red]no financing request {request_id}[/red]")
         raise typer.Exit(1)
@@ -280,6 +285,24 @@ def requests_show(
                         }
                         for h in history
                     ],
+                    **{
+                        entity.value: {
+                            "state": lifecycle.state,
+                            "history": [
+                                {
+                                    "from": e.source,
+                                    "to": e.target,
+                                    "event": e.event,
+                                    "note": e.note,
+                                    "message_type": e.message_type,
+                                    "message_id": e.message_id,
+                                    "at": e.at.isoformat(),
+                                }
+                                for e in lifecycle.history
+                            ],
+                        }
+                        for entity, lifecycle in lifecycles.items()
+                    },
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -302,6 +325,21 @@ def requests_show(
             " ".join(x for x in (h.reason, h.note) if x),
         )
     console.print(table)
+    for entity, lifecycle in lifecycles.items():
+        console.print(f"{entity.value} [bold]{lifecycle.state or '-'}[/bold]")
+        if not lifecycle.history:
+            continue
+        moves = Table("at (UTC)", "from", "to", "event", "caused by", "note")
+        for e in lifecycle.history:
+            moves.add_row(
+                e.at.strftime("%H:%M:%S.%f")[:-3],
+                e.source or "",
+                e.target,
+                e.event,
+                e.message_type or "",
+                e.note or "",
+            )
+        console.print(moves)
 
 
 @dlq_app.command("list")
@@ -776,15 +814,23 @@ def bench_pipeline_command(
     verify: Annotated[
         bool, typer.Option(help="Also verify every invoice at the VAT platform simulator.")
     ] = False,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Trace into the local span store (default: off).")
+    ] = False,
 ) -> None:
     """End-to-end invoices/s and p50/p99 latency (ingress commit -> bank acceptance)."""
     import contextlib
+    from dataclasses import replace
 
     from hub.bench import BenchStalled, bench_pipeline
+    from observability.tracing import TracingSettings
 
     with contextlib.ExitStack() as stack:
         broker = _bench_broker(transport, broker_url, stack)
         settings = _bench_settings(f"pipeline-{transport}", database_url, broker)
+        local = TracingSettings(exporters=("local",))
+        traced = settings.tracing if settings.tracing.exporters else local
+        settings = replace(settings, tracing=traced if trace else TracingSettings())
         try:
             result = run(lambda: bench_pipeline(settings, count=count, verify=verify))
         except BenchStalled as error:

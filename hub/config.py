@@ -26,6 +26,7 @@
 | FACTORHUB_ECNY_PAYEE_WALLETS_FILE | JSON object: seller USCC -> its e-CNY wallet id | unset |
 | FACTORHUB_ECNY_NOTIFY_URL | where the operator sends its notify (our `/v1/ecny/notify`) | unset |
 | FACTORHUB_ECNY_FROM_SIMULATOR | QA only: e-CNY keys, wallets from the simulator | see below |
+| FACTORHUB_OTEL_* | tracing: exporters, service, endpoint, sampler | `observability.tracing` |
 
 FACTORHUB_INGRESS_WORKERS defaults to 1 for `serve`, `demo` and `bench` on a machine with two or
 more cores, and to 0 otherwise (tests, one-off commands).
@@ -53,6 +54,7 @@ from urllib.parse import urlsplit
 
 from canonical import ConfigurationError
 from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy
+from observability.tracing import TracingSettings, tracing_settings
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "TransportKind", "serving_defaults"]
 
@@ -110,6 +112,9 @@ class Settings:
     ecny_from_simulator: bool = False
     """QA only: fill the e-CNY keys and wallets left unset from the e-CNY simulator's `/admin`
     API when the hub starts (`hub.channels.simulator_ecny_settings`); never for production."""
+    tracing: TracingSettings = field(default_factory=TracingSettings)
+    """OpenTelemetry tracing (FACTORHUB_OTEL_*); no exporter: off, at no cost. The long-running
+    commands (`serving_defaults`) default to the `local` span store."""
     http_connections: int = 16
     """Connections per partner, and calls in flight per route. httpcore scans every pooled
     connection on each request, so a big pool costs more CPU than it saves in waiting."""
@@ -153,6 +158,7 @@ class Settings:
             ecny_from_simulator=_flag(
                 env, "FACTORHUB_ECNY_FROM_SIMULATOR", ecny_url is None and "ecny" in simulated
             ),
+            tracing=tracing_settings(env),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
@@ -196,11 +202,15 @@ def simulator_urls(path: str | None) -> dict[str, str]:
 
 def serving_defaults(env: Mapping[str, str] | None = None) -> dict[str, object]:
     """What the long-running commands add to the defaults: a mapping worker when the machine
-    has a core to spare (the environment still decides when it says)."""
+    has a core to spare, and traces in the local span store, so `factorhub trace` works on a
+    laptop with no collector (the environment still decides when it says)."""
     env = os.environ if env is None else env
-    if "FACTORHUB_INGRESS_WORKERS" in env:
-        return {}
-    return {"ingress_workers": 1 if (os.cpu_count() or 1) >= 2 else 0}
+    defaults: dict[str, object] = {}
+    if "FACTORHUB_INGRESS_WORKERS" not in env:
+        defaults["ingress_workers"] = 1 if (os.cpu_count() or 1) >= 2 else 0
+    if "FACTORHUB_OTEL_EXPORTERS" not in env:
+        defaults["tracing"] = tracing_settings(env, default_exporters=("local",))
+    return defaults
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

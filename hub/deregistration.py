@@ -7,8 +7,9 @@ CANCELLED after its registration was filed (the bank refused the payout, a later
 for good, an operator upheld another party's blanket registration): compensation undoes the
 registration too. The daily job does it: every such application whose registration is not
 cancelled yet is cancelled at the registry (outside any transaction; a
-cancellation the registry already has is answered again, so a retry is harmless), then marked
-in the same transaction as a note in the application's history. A cancellation the registry
+cancellation the registry already has is answered again, so a retry is harmless), then the
+registration moved to CANCELLED (§4.4, recorded in its lifecycle) and a note added to the
+application's history, in one transaction per page. A cancellation the registry
 refuses or cannot take today stays pending and is tried at the next run; one still pending
 past the deadline is listed as late.
 
@@ -24,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from canonical import FinancingState, Registration
 from hub.persistence.requests import Cause
@@ -58,11 +59,6 @@ _PENDING = (
     )
     .order_by(_registrations.c.request_id)
     .limit(bindparam("b_limit"))
-)
-_MARK = (
-    update(_registrations)
-    .where(_registrations.c.request_id == bindparam("b_request"))
-    .values(cancelled_at=bindparam("b_at"))
 )
 
 
@@ -129,6 +125,7 @@ async def _record(
     async with units() as uow:
         uow.requests.cause = Cause(message_type=f"jobs daily --as-of {as_of}")
         await uow.requests.preload([row.request_id for row in rows])
+        uow.registrations.expect(row.request_id for row in rows)
         for row, error in zip(rows, errors, strict=True):
             request_id: str = row.request_id
             number: str = row.registration_no
@@ -139,12 +136,10 @@ async def _record(
                     if state is FinancingState.SETTLED
                     else (f"the application ended {state.value}")
                 )
-                await uow.session.execute(_MARK, {"b_request": request_id, "b_at": now})
+                note = f"中登网 注销登记 of 登记证明编号 {number}: {why}"
+                await uow.registrations.cancel(request_id, note=note, at=now)
                 await uow.requests.transition(
-                    request_id,
-                    state,
-                    allowed_from=frozenset({state}),
-                    note=f"中登网 注销登记 of 登记证明编号 {number}: {why}",
+                    request_id, state, allowed_from=frozenset({state}), note=note
                 )
                 outcome.cancelled.append(request_id)
                 continue

@@ -22,11 +22,13 @@ from hub.asyncapi import asyncapi_document
 from hub.bank_reports import accept_status_report
 from hub.ecny_notices import NoticeRefused, received_path
 from hub.ingest import ingest
+from hub.persistence.lifecycles import Entity, Lifecycle, lifecycles_of
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
 from hub.repayments import RepaymentRefused, accept_camt054, accept_repayment, parse_repayment
 from mappings.catalogue import InboundFormat
 from mappings.formats import INBOUND_FORMATS, UnknownFormat, recognise
+from observability.http import TracingMiddleware
 from routes.flow import ROUTES
 from routes.policy import problems_of
 from routes.ports import LoanRecord
@@ -72,6 +74,28 @@ class HistoryItem(BaseModel):
     at: str
 
 
+class LifecycleItem(BaseModel):
+    """One move of the receivable, the limit reservation or the registration."""
+
+    from_state: str | None
+    """None: it came into being with this move (a reservation held)."""
+    to_state: str
+    event: str
+    """The §4 machine's events, comma-separated."""
+    note: str | None
+    message_type: str | None
+    message_id: str | None
+    at: str
+
+
+class LifecycleBody(BaseModel):
+    """Where one of the application's lifecycles (§4.2-4.4) stands, and its moves."""
+
+    state: str | None
+    """None: it does not exist (no reservation held, nothing registered)."""
+    history: list[LifecycleItem]
+
+
 class RequestBody(BaseModel):
     request_id: str
     tenant: str
@@ -91,6 +115,12 @@ class RequestBody(BaseModel):
     loan: dict[str, Any] | None = None
     """After the money went out: principal, outstanding, maturity, days past due, repayments."""
     history: list[HistoryItem]
+    receivable: LifecycleBody | None = None
+    """§4.2, moved with the application."""
+    reservation: LifecycleBody | None = None
+    """§4.3, the hold on the limits."""
+    registration: LifecycleBody | None = None
+    """§4.4, our 中登网 registration."""
 
 
 class _TooLarge(Exception):
@@ -118,6 +148,7 @@ def create_app(hub: Hub) -> FastAPI:
         version="0.1.0",
         description="ERP invoice pushes in; financing request status out.",
     )
+    app.add_middleware(TracingMiddleware)  # the SERVER span of each request (tracing on)
     settings = hub.settings
 
     @app.exception_handler(_TooLarge)
@@ -355,7 +386,8 @@ def create_app(hub: Hub) -> FastAPI:
                 )
             ).scalar_one_or_none()
             loan = await uow.loans.get(request_id)
-            body = _request_body(row, history, payment)
+            lifecycles = await lifecycles_of(uow.session, request_id)
+            body = _request_body(row, history, payment, lifecycles)
             return body if loan is None else body.model_copy(update={"loan": _loan_body(loan)})
 
     @app.get("/asyncapi.json", summary="AsyncAPI 3.0 description of the message bus")
@@ -418,7 +450,10 @@ def _disbursement_body(payment: DisbursementRow) -> dict[str, Any]:
 
 
 def _request_body(
-    row: RequestRow, history: list[HistoryEntry], payment: DisbursementRow | None
+    row: RequestRow,
+    history: list[HistoryEntry],
+    payment: DisbursementRow | None,
+    lifecycles: dict[Entity, Lifecycle],
 ) -> RequestBody:
     return RequestBody(
         request_id=row.id,
@@ -434,7 +469,8 @@ def _request_body(
         awaiting_operator=FinancingState(row.state).awaiting_operator,
         reason=row.reason,
         detail=row.detail,
-        disbursement=None if payment is None else _disbursement_body(payment),        history=[
+        disbursement=None if payment is None else _disbursement_body(payment),
+        history=[
             HistoryItem(
                 state=h.state,
                 reason=h.reason,
@@ -444,6 +480,27 @@ def _request_body(
                 at=h.at.isoformat(),
             )
             for h in history
+        ],
+        receivable=_lifecycle_body(lifecycles[Entity.RECEIVABLE]),
+        reservation=_lifecycle_body(lifecycles[Entity.RESERVATION]),
+        registration=_lifecycle_body(lifecycles[Entity.REGISTRATION]),
+    )
+
+
+def _lifecycle_body(lifecycle: Lifecycle) -> LifecycleBody:
+    return LifecycleBody(
+        state=lifecycle.state,
+        history=[
+            LifecycleItem(
+                from_state=e.source,
+                to_state=e.target,
+                event=e.event,
+                note=e.note,
+                message_type=e.message_type,
+                message_id=e.message_id,
+                at=e.at.isoformat(),
+            )
+            for e in lifecycle.history
         ],
     )
 

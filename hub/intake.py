@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from opentelemetry import trace
 from sqlalchemy.exc import IntegrityError
 
 from canonical import Envelope, FinancingRequest, FinancingSubmitted, Receivable
@@ -20,6 +21,7 @@ from hub.persistence.uow import UnitOfWorkFactory
 from hub.transport.base import Outgoing
 from hub.transport.batching import top_up
 from mappings.erp import InvoicePush
+from observability.tracing import child_headers, current
 
 __all__ = [
     "ERP_MAPPERS",
@@ -98,8 +100,14 @@ def submission(
         source_system=source,
         type=type(message).__name__,
         key=request.seller.uscc,
+        headers=child_headers({}),  # the push's span is the parent of the whole journey
         body=message.model_dump(mode="json"),
     ).carrying(message)
+    if current() is not None:
+        span = trace.get_current_span()
+        span.set_attribute("factorhub.request_id", request.id)
+        span.set_attribute("factorhub.tenant", tenant)
+        span.set_attribute("factorhub.invoice_number", request.invoice.number)
     return request, (message.topic, envelope)
 
 

@@ -256,7 +256,13 @@ class FacilityRepository(Protocol):
 
 
 class RegistrationRepository(Protocol):
-    async def add(self, registration: Registration) -> None: ...
+    async def add(self, registration: Registration) -> None:
+        """Record our registration, filed and confirmed (§4.4 -> REGISTERED); the same one
+        again changes nothing."""
+
+    async def cancel(self, request_id: str, *, note: str | None = None) -> None:
+        """Record that the registry cancelled the request's registration (-> CANCELLED);
+        again changes nothing; `IllegalTransition` when none was filed."""
 
 
 class DisbursementRepository(Protocol):

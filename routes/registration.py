@@ -203,6 +203,7 @@ async def record_registration(
         return []
     if outcome.cancelled and registration is not None:
         detail = f"{detail}; our registration {registration.registration_no} was cancelled"
+        await uow.registrations.cancel(msg.request_id, note=f"{code}: lost the priority race")
     await uow.facilities.release(msg.request_id)
     await uow.requests.transition(
         msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail[:500]

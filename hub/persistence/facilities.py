@@ -8,6 +8,13 @@ figures are written back at flush. A reservation holds the same amount on the se
 facility and, where they apply, on the buyer's limit, the anchor's programme (and the seller's
 share of it) and the portfolio's book (`hub/persistence/programmes.py`); it remembers which,
 and all of them move together on consume, release and repayment.
+
+Each reservation moves as the §4.3 machine (RESERVATION) allows, every move recorded in the
+lifecycle log with the message that caused it: `reserve` holds (-> RESERVED), `consume` occupies
+(-> CONSUMED), `release` gives a hold back (§4.3 `cancel` -> CANCELLED), `restore` gives repaid
+principal back (§4.3 `release` -> PARTIALLY_RELEASED / RELEASED). Settling a reservation that
+is no longer held (consume or release again) does nothing, so a redelivered message never fails;
+any other move the machine refuses is logged and raised.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from canonical import BankAccount, Money, Party, PartyRole, ReservationState
+from canonical import BankAccount, Money, Party, PartyRole
 from hub.persistence import programmes, programmes_admin
+from hub.persistence.lifecycles import Entity, LifecycleLog
 from hub.persistence.money import from_fen, to_fen
 from hub.persistence.programmes import AnchorLedger, PortfolioLedger
 from hub.persistence.programmes_admin import (
@@ -34,6 +42,13 @@ from hub.persistence.programmes_admin import (
 )
 from hub.persistence.sql import execute_many
 from hub.persistence.tables import BuyerLimitRow, FacilityRow, ReservationRow, table_of
+from routes.lifecycle import (
+    RESERVATION,
+    LimitReservationEvent,
+    LimitReservationState,
+    ReservationContext,
+    TransitionRefused,
+)
 from routes.ports import Clock, Facility, ReserveOutcome
 
 __all__ = ["BuyerLimitTerms", "FacilityTerms", "SqlFacilityRepository"]
@@ -74,6 +89,7 @@ _GET_RESERVATIONS = select(
     _reservations.c.buyer_uscc,
     _reservations.c.amount_fen,
     _reservations.c.state,
+    _reservations.c.used_fen,
     _reservations.c.anchor_uscc,
     _reservations.c.portfolio_debtor,
 ).where(_reservations.c.request_id.in_(bindparam("b_requests", expanding=True)))
@@ -81,8 +97,18 @@ _INSERT_RESERVATION = insert(_reservations)
 _SET_RESERVATION_STATE = (
     update(_reservations)
     .where(_reservations.c.request_id == bindparam("b_request"))
-    .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
+    .values(
+        state=bindparam("state"), used_fen=bindparam("used_fen"), updated_at=bindparam("updated_at")
+    )
 )
+_S = LimitReservationState
+_V = LimitReservationEvent
+_SETTLED_BY = {
+    _V.CONSUME: frozenset({_S.CONSUMED, _S.PARTIALLY_RELEASED, _S.RELEASED}),
+    _V.CANCEL: frozenset({_S.CANCELLED, _S.EXPIRED}),
+}
+"""Where a reservation settled by this event already stands: settling it again does nothing."""
+_STATES = {state.value: state for state in _S}
 
 _O = ReserveOutcome
 _SELLER = (_O.REDUCED_BY_SELLER, _O.INSUFFICIENT)
@@ -148,7 +174,8 @@ class _Held:
 
     seller_uscc: str
     amount_fen: int
-    state: str
+    state: LimitReservationState
+    used_fen: int = 0
     buyer_uscc: str | None = None
     anchor_uscc: str | None = None
     portfolio_debtor: str | None = None
@@ -165,9 +192,17 @@ class SqlFacilityRepository:
     for (`expect` names the batch).
     """
 
-    def __init__(self, session: AsyncSession, clock: Clock, *, lock_rows: bool = False) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        lifecycles: LifecycleLog,
+        *,
+        lock_rows: bool = False,
+    ) -> None:
         self._session = session
         self._clock = clock
+        self._lifecycles = lifecycles
         self._lock_rows = lock_rows
         self._lines: dict[str, _Line | None] = {}
         self._peeked: dict[str, _Line | None] = {}
@@ -349,20 +384,23 @@ class SqlFacilityRepository:
         self._held[request_id] = _Held(
             seller_uscc,
             fen,
-            ReservationState.RESERVED.value,
+            _S.RESERVED,
             buyer_uscc=buyer_uscc if buyer is not None else None,
             anchor_uscc=buyer_uscc if anchor is not None else None,
             portfolio_debtor=buyer_uscc if debtor is not None else None,
             new=True,
             dirty=True,
         )
+        self._lifecycles.record(
+            Entity.RESERVATION, request_id, None, "RESERVED", "reserve", note=f"{_yuan(fen)} held"
+        )
         return outcome, from_fen(fen, currency)
 
     async def consume(self, request_id: str, amount: Money) -> None:
-        await self._settle(request_id, ReservationState.CONSUMED, to_fen(amount))
+        await self._settle(request_id, _V.CONSUME, to_fen(amount))
 
     async def release(self, request_id: str) -> None:
-        await self._settle(request_id, ReservationState.RELEASED, 0)
+        await self._settle(request_id, _V.CANCEL, 0)
 
     async def restore(
         self,
@@ -374,8 +412,10 @@ class SqlFacilityRepository:
     ) -> None:
         fen = to_fen(amount)
         held = None if request_id is None else await self._reservation(request_id)
-        if held is not None:  # every limit the reservation held, and only those
+        if request_id is not None and held is not None:
+            # every limit the reservation held, and only those
             seller_uscc, buyer_uscc = held.seller_uscc, held.buyer_uscc
+            self._give_back(request_id, held, fen)
         line = await self._line(seller_uscc)
         if line is not None:  # None: closed since; nothing to give back to
             line.used_fen -= min(fen, line.used_fen)
@@ -435,7 +475,8 @@ class SqlFacilityRepository:
                         "anchor_uscc": held.anchor_uscc,
                         "portfolio_debtor": held.portfolio_debtor,
                         "amount_fen": held.amount_fen,
-                        "state": held.state,
+                        "state": held.state.value,
+                        "used_fen": held.used_fen,
                         "updated_at": now,
                     }
                     for request_id, held in new
@@ -446,7 +487,12 @@ class SqlFacilityRepository:
                 self._session,
                 _SET_RESERVATION_STATE,
                 [
-                    {"b_request": request_id, "state": held.state, "updated_at": now}
+                    {
+                        "b_request": request_id,
+                        "state": held.state.value,
+                        "used_fen": held.used_fen,
+                        "updated_at": now,
+                    }
                     for request_id, held in changed
                 ],
             )
@@ -462,12 +508,31 @@ class SqlFacilityRepository:
         self._anchors.forget()
         self._portfolio.forget()
 
-    async def _settle(self, request_id: str, outcome: ReservationState, used_fen: int) -> None:
-        """Take the reservation off the facility, adding `used_fen` to what is used."""
+    async def _settle(self, request_id: str, event: LimitReservationEvent, used_fen: int) -> None:
+        """Take the hold off its limits (consume: adding `used_fen` to what is used), as the
+        §4.3 machine allows; a reservation no longer held is left alone."""
         held = await self._reservation(request_id)
-        if held is None or held.state != ReservationState.RESERVED.value:
-            return
+        if held is None:
+            return  # nothing held: nothing to settle
+        if held.state is not _S.RESERVED:
+            if held.state not in _SETTLED_BY[event]:  # not a repeat: worth a look
+                self._lifecycles.ignored(
+                    Entity.RESERVATION, request_id, event.value, held.state.value, "nothing held"
+                )
+            return  # settling twice does nothing: a redelivered message must not fail
         line = await self._line(held.seller_uscc)
+        headroom = 0 if line is None else line.limit_fen - line.used_fen - line.reserved_fen
+        context = ReservationContext(
+            amount=Decimal(used_fen),
+            reserved=Decimal(held.amount_fen),
+            available=Decimal(headroom),
+            limit_active=line is not None,
+        )
+        try:
+            target = RESERVATION.next_state(held.state, event, context)
+        except TransitionRefused as refused:
+            self._lifecycles.refused(Entity.RESERVATION, request_id, refused)
+            raise
         if line is not None:  # None only for a facility removed by hand; the hold still ends
             line.reserved_fen -= held.amount_fen
             line.used_fen += used_fen
@@ -479,8 +544,39 @@ class SqlFacilityRepository:
             buyer.dirty = True
         for tally in await self._holdings(held):
             tally.settle(held.amount_fen, used_fen)
-        held.state = outcome.value
-        held.dirty = True
+        note = (
+            f"{_yuan(used_fen)} used of {_yuan(held.amount_fen)} held"
+            if event is _V.CONSUME
+            else f"{_yuan(held.amount_fen)} given back"
+        )
+        self._lifecycles.record(
+            Entity.RESERVATION, request_id, held.state.value, target.value, event.value, note=note
+        )
+        held.state, held.used_fen, held.dirty = target, used_fen, True
+
+    def _give_back(self, request_id: str, held: _Held, fen: int) -> None:
+        """§4.3 `release` of repaid principal, checked before any limit moves. The hub gives
+        principal back only when it is owed (a revolving limit repaid, a presumed payment
+        undone), so the machine's `revolving` is taken as met; the amount must fit what the
+        reservation still occupies."""
+        context = ReservationContext(
+            amount=Decimal(fen), used=Decimal(held.used_fen), revolving=True
+        )
+        try:
+            target = RESERVATION.next_state(held.state, _V.RELEASE, context)
+        except TransitionRefused as refused:
+            self._lifecycles.refused(Entity.RESERVATION, request_id, refused)
+            raise
+        left = held.used_fen - fen
+        self._lifecycles.record(
+            Entity.RESERVATION,
+            request_id,
+            held.state.value,
+            target.value,
+            _V.RELEASE.value,
+            note=f"{_yuan(fen)} repaid principal given back, {_yuan(left)} still used",
+        )
+        held.state, held.used_fen, held.dirty = target, left, True
 
     async def _holdings(self, held: _Held) -> list[programmes.Tally]:
         """The anchor programme, the seller's share of it and the portfolio's book and debtor
@@ -571,7 +667,8 @@ class SqlFacilityRepository:
                 row.request_id: _Held(
                     row.seller_uscc,
                     row.amount_fen,
-                    row.state,
+                    _STATES[row.state],
+                    row.used_fen,
                     buyer_uscc=row.buyer_uscc,
                     anchor_uscc=row.anchor_uscc,
                     portfolio_debtor=row.portfolio_debtor,
@@ -581,6 +678,13 @@ class SqlFacilityRepository:
             for wanted_id in wanted:
                 self._held[wanted_id] = found.get(wanted_id)
         return self._held[request_id]
+
+
+def _yuan(fen: int) -> str:
+    """Fen as yuan, exactly (for history notes)."""
+    if fen < 0:
+        return f"-{_yuan(-fen)}"
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _line_of(row: Any) -> _Line:

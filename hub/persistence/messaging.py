@@ -13,6 +13,7 @@ from canonical import Envelope
 from hub.persistence.sql import execute_many
 from hub.persistence.tables import DeadLetterRow, InboxRow, OutboxRow, table_of
 from hub.transport.base import Outgoing
+from observability.tracing import child_headers, current
 from routes.ports import Clock
 
 __all__ = ["DeadLetter", "SqlDeadLetters", "SqlInbox", "SqlOutbox"]
@@ -79,6 +80,12 @@ class SqlOutbox:
     async def add_many(self, messages: Sequence[Outgoing]) -> None:
         if not messages:
             return
+        if current() is not None:  # a row written without a trace context: the current span's
+            messages = [
+                (t, e if "traceparent" in e.headers else e.model_copy(update={"headers": h}))
+                for t, e in messages
+                for h in (child_headers(e.headers),)
+            ]
         now = self._clock()
         await execute_many(
             self._session,

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import DisbursementInstruction, Money, PaymentResult, PaymentStatus, Registration
+from hub.persistence.lifecycles import Entity, LifecycleLog
 from hub.persistence.money import from_fen, to_fen
 from hub.persistence.sql import execute_many, insert_ignoring_duplicates
 from hub.persistence.tables import DisbursementRow, RegistrationRow, table_of
+from routes.lifecycle import (
+    REGISTRATION,
+    RegistrationContext,
+    RegistrationEvent,
+    RegistrationState,
+    TransitionRefused,
+)
 from routes.ports import Clock, Payout
 
 __all__ = ["SqlDisbursementRepository", "SqlRegistrationRepository"]
@@ -21,6 +30,32 @@ _FINAL = frozenset({PaymentStatus.SETTLED.value, PaymentStatus.REJECTED.value})
 _SETTLED = PaymentStatus.SETTLED.value
 
 _registrations = table_of(RegistrationRow)
+_GET_REGISTRATIONS = select(
+    _registrations.c.request_id, _registrations.c.registration_no, _registrations.c.state
+).where(_registrations.c.request_id.in_(bindparam("b_requests", expanding=True)))
+_CANCEL = (
+    update(_registrations)
+    .where(_registrations.c.request_id == bindparam("b_request"))
+    .values(state=bindparam("state"), cancelled_at=bindparam("cancelled_at"))
+)
+_G = RegistrationState
+_E = RegistrationEvent
+_FACTS = RegistrationContext()
+"""Filing, confirming and cancelling have no guards; no date facts are needed."""
+_FILED = f"{_E.SUBMIT.value}, {_E.CONFIRM.value}"
+"""The hub files and the registry confirms in one call (批量登记 answers the numbers)."""
+_STATES = {state.value: state for state in _G}
+
+
+def _file(state: RegistrationState) -> RegistrationState:
+    """Filed and confirmed from `state`, or `TransitionRefused`."""
+    return REGISTRATION.next_state(
+        REGISTRATION.next_state(state, _E.SUBMIT, _FACTS), _E.CONFIRM, _FACTS
+    )
+
+
+_FILED_FROM_DRAFT = _file(_G.DRAFT)
+"""The machine is pure: its answer for a registration not filed yet, worked out once."""
 _disbursements = table_of(DisbursementRow)
 
 _PAYMENT = select(
@@ -52,33 +87,135 @@ _SET_RESULT = (
 )
 
 
-class SqlRegistrationRepository:
-    """Registrations, written behind: `flush` inserts the unit of work's in one statement."""
+@dataclass(slots=True)
+class _Filed:
+    """A registration as this unit of work sees it."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    number: str
+    state: RegistrationState
+    row: dict[str, Any] | None = None
+    """Its INSERT, when it was filed in this unit of work (still queued)."""
+
+
+class SqlRegistrationRepository:
+    """Registrations, written behind: `flush` inserts the unit of work's in one statement and
+    writes its cancellations in another. Each moves as the §4.4 machine (REGISTRATION) allows:
+    filed and confirmed (DRAFT -> REGISTERED), cancelled (-> CANCELLED), every move recorded in
+    the lifecycle log with the message that caused it. A batch's registrations are read in one
+    query the first time one is needed (`expect` names the batch)."""
+
+    def __init__(self, session: AsyncSession, clock: Clock, lifecycles: LifecycleLog) -> None:
         self._session = session
+        self._clock = clock
+        self._lifecycles = lifecycles
+        self._known: dict[str, _Filed | None] = {}
+        self._expected: set[str] = set()
         self._new: list[dict[str, Any]] = []
+        self._queued: list[_Filed] = []
+        self._cancelled: list[dict[str, Any]] = []
+
+    def expect(self, request_ids: Iterable[str]) -> None:
+        """The requests this unit of work will handle: their registrations load together."""
+        self._expected.update(request_ids)
 
     async def add(self, registration: Registration) -> None:
-        """Record the registration; recording the same request's again changes nothing."""
-        self._new.append(
-            {
-                "request_id": registration.request_id,
-                "registration_no": registration.registration_no,
-                "modification_code": registration.modification_code,
-                "registered_at": registration.registered_at,
-            }
+        """Record the registration (filed and confirmed by the registry); recording the same
+        registration again changes nothing (filed again after a review, the registry answers
+        with the same one)."""
+        request_id = registration.request_id
+        filed = await self._filed(request_id)
+        if filed is not None and filed.number == registration.registration_no:
+            return
+        state = _G.DRAFT if filed is None else filed.state
+        try:
+            target = _FILED_FROM_DRAFT if state is _G.DRAFT else _file(state)
+        except TransitionRefused as refused:
+            self._lifecycles.refused(Entity.REGISTRATION, request_id, refused)
+            raise
+        row = {
+            "request_id": request_id,
+            "registration_no": registration.registration_no,
+            "modification_code": registration.modification_code,
+            "registered_at": registration.registered_at,
+            "state": target.value,
+            "cancelled_at": None,
+        }
+        self._new.append(row)
+        self._known[request_id] = filed = _Filed(registration.registration_no, target, row)
+        self._queued.append(filed)
+        self._lifecycles.record(
+            Entity.REGISTRATION,
+            request_id,
+            state.value,
+            target.value,
+            _FILED,
+            note=f"登记证明编号 {registration.registration_no}",
+        )
+
+    async def cancel(
+        self, request_id: str, *, note: str | None = None, at: datetime | None = None
+    ) -> None:
+        """Record that the registry cancelled the request's registration (注销登记); cancelling
+        again changes nothing, cancelling what was never filed is refused."""
+        filed = await self._filed(request_id)
+        state = _G.DRAFT if filed is None else filed.state
+        if state is _G.CANCELLED:
+            return
+        try:
+            target = REGISTRATION.next_state(state, _E.CANCEL, _FACTS)
+        except TransitionRefused as refused:
+            self._lifecycles.refused(Entity.REGISTRATION, request_id, refused)
+            raise
+        assert filed is not None  # a DRAFT (nothing filed) refuses `cancel`
+        when = at or self._clock()
+        if filed.row is not None:  # filed in this unit of work: insert it cancelled
+            filed.row.update(state=target.value, cancelled_at=when)
+        else:
+            self._cancelled.append(
+                {"b_request": request_id, "state": target.value, "cancelled_at": when}
+            )
+        filed.state = target
+        self._lifecycles.record(
+            Entity.REGISTRATION,
+            request_id,
+            state.value,
+            target.value,
+            _E.CANCEL.value,
+            note=note,
+            at=when,
         )
 
     async def flush(self) -> None:
         new, self._new = self._new, []
+        cancelled, self._cancelled = self._cancelled, []
+        for filed in self._queued:  # inserted now: a later cancellation updates the row
+            filed.row = None
+        self._queued.clear()
         if new:
             await execute_many(
                 self._session, insert_ignoring_duplicates(self._session, _registrations), new
             )
+        if cancelled:
+            await execute_many(self._session, _CANCEL, cancelled)
 
     def forget(self) -> None:
+        self._known.clear()
+        self._expected.clear()
         self._new.clear()
+        self._queued.clear()
+        self._cancelled.clear()
+
+    async def _filed(self, request_id: str) -> _Filed | None:
+        if request_id not in self._known:
+            wanted = sorted((self._expected | {request_id}) - self._known.keys())
+            self._expected.clear()
+            found = {
+                row.request_id: _Filed(row.registration_no, _STATES[row.state])
+                for row in await self._session.execute(_GET_REGISTRATIONS, {"b_requests": wanted})
+            }
+            for wanted_id in wanted:
+                self._known[wanted_id] = found.get(wanted_id)
+        return self._known[request_id]
 
 
 @dataclass(slots=True)

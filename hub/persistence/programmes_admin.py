@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from canonical import Money, Party, PartyRole, ReservationState
+from canonical import Money, Party, PartyRole
 from hub.persistence.money import from_fen, to_fen
 from hub.persistence.programmes import BP, PORTFOLIO_ID, Book, Debtor
 from hub.persistence.sql import execute_many
@@ -27,6 +27,7 @@ from hub.persistence.tables import (
     ReservationRow,
     table_of,
 )
+from routes.lifecycle import LimitReservationState
 
 __all__ = [
     "DEFAULT_SELLER_SHARE",
@@ -68,7 +69,11 @@ _LIVE = (
     .outerjoin(_loans, _loans.c.request_id == _reservations.c.request_id)
     .where(
         _reservations.c.state.in_(
-            [ReservationState.RESERVED.value, ReservationState.CONSUMED.value]
+            [
+                LimitReservationState.RESERVED.value,
+                LimitReservationState.CONSUMED.value,
+                LimitReservationState.PARTIALLY_RELEASED.value,
+            ]
         ),
         _reservations.c.portfolio_debtor.is_(None),
         _requests.c.currency == bindparam("b_currency"),
@@ -238,7 +243,7 @@ async def put_portfolio(session: AsyncSession, terms: PortfolioTerms, *, lock_ro
     marks = []
     for held in await session.execute(_LIVE, {"b_currency": currency}):
         debtor = debtors.setdefault(held.buyer_uscc, Debtor(new=True))
-        if held.state == ReservationState.RESERVED.value:
+        if held.state == LimitReservationState.RESERVED.value:
             book.hold(held.amount_fen)
             debtor.hold(held.amount_fen)
         else:

@@ -5,6 +5,11 @@ read (`preload` fetches a batch's in one query, locking the rows on PostgreSQL),
 transition against them, and queues the UPDATEs and history rows; `flush` writes the queue as
 two executemany statements. Nobody else can change those rows meanwhile: SQLite has one writer
 (BEGIN IMMEDIATE) and PostgreSQL holds the row locks until commit.
+
+Each transition moves the application's receivable too (§4.2, `RECEIVABLE_MOVES`): checked
+against the RECEIVABLE machine from the state stored beside the application's, written in the
+same UPDATE, and recorded on the same history row (`receivable_from`, `_to`, `_event`): no
+extra statement and no extra row per message.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import FinancingRequest, FinancingState, IllegalTransition
+from hub.persistence.lifecycles import Cause, Entity, LifecycleLog
 from hub.persistence.money import to_fen
 from hub.persistence.sql import execute_many
 from hub.persistence.tables import RequestEventRow, RequestRow, table_of
+from routes.lifecycle import ReceivableState, TransitionRefused, receivable_step
 from routes.lifecycle.hub_states import HUB_PAIRS
 from routes.ports import Clock, RequestRecord
 
@@ -37,12 +44,14 @@ _PRELOAD = (
         _requests.c.reason,
         _requests.c.seller_uscc,
         _requests.c.buyer_uscc,
+        _requests.c.receivable_state,
     )
     .where(_requests.c.id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_requests.c.id)
 )
 _PRELOAD_LOCKED = _PRELOAD.with_for_update()
 _events = table_of(RequestEventRow)
+_IMPORTED = ReceivableState.IMPORTED.value
 
 _INSERT_EVENTS = insert(_events)
 _INSERT_REQUESTS = insert(_requests)
@@ -53,18 +62,11 @@ _UPDATE_STATE = (
         state=bindparam("state"),
         reason=bindparam("reason"),
         detail=bindparam("detail"),
+        receivable_state=bindparam("receivable"),
         version=_requests.c.version + 1,
         updated_at=bindparam("updated_at"),
     )
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """The message being handled, recorded with every transition it causes."""
-
-    message_id: str | None = None
-    message_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +82,33 @@ class HistoryEntry:
 class SqlRequestRepository:
     """Requests in SQL; transitions are checked against the current state, then recorded."""
 
-    def __init__(self, session: AsyncSession, clock: Clock, *, lock_rows: bool = False) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        lifecycles: LifecycleLog,
+        *,
+        lock_rows: bool = False,
+    ) -> None:
         self._session = session
         self._clock = clock
+        self._lifecycles = lifecycles
         self._lock_rows = lock_rows
-        self.cause = Cause()
         self._states: dict[str, tuple[FinancingState, str | None]] = {}
+        self._receivables: dict[str, str] = {}
+        """Each request's receivable state (§4.2), as stored."""
         self._updates: list[dict[str, Any]] = []
         self._new_events: list[dict[str, Any]] = []
+
+    @property
+    def cause(self) -> Cause:
+        """The message being handled: recorded with every move it causes, the application's
+        and its receivable's, reservation's and registration's (one log for the unit)."""
+        return self._lifecycles.cause
+
+    @cause.setter
+    def cause(self, cause: Cause) -> None:
+        self._lifecycles.cause = cause
 
     async def add(self, request: FinancingRequest, *, source_system: str) -> bool:
         """Insert a new SUBMITTED request; False if this source document was already accepted."""
@@ -113,6 +134,7 @@ class SqlRequestRepository:
             created.append(True)
             rows.append(_request_row(request, source_system, now))
             self._states[request.id] = (FinancingState.SUBMITTED, None)
+            self._receivables[request.id] = _IMPORTED
             self._event(request.id, FinancingState.SUBMITTED, None, None, now)
         if rows:
             await execute_many(self._session, _INSERT_REQUESTS, rows)
@@ -144,6 +166,7 @@ class SqlRequestRepository:
         buyers: set[str] = set()
         for row in await self._session.execute(query, {"b_ids": ids}):
             self._states[row.id] = (FinancingState(row.state), row.reason)
+            self._receivables[row.id] = row.receivable_state
             sellers.add(row.seller_uscc)
             buyers.add(row.buyer_uscc)
         return sellers, buyers
@@ -175,6 +198,13 @@ class SqlRequestRepository:
                 "not from this state" if state not in allowed_from else "no such move",
             )
             raise IllegalTransition("financing", state.value, target.value)
+        before = self._receivables[request_id]
+        try:
+            step = receivable_step(state, target, reason, before)
+        except TransitionRefused as refused:
+            self._lifecycles.refused(Entity.RECEIVABLE, request_id, refused)
+            raise
+        receivable = before if step is None else step[0]
         now = self._clock()
         self._updates.append(
             {
@@ -183,11 +213,14 @@ class SqlRequestRepository:
                 "state": target.value,
                 "reason": reason,
                 "detail": note,
+                "receivable": receivable,
                 "updated_at": now,
             }
         )
         self._states[request_id] = (target, reason)
-        self._event(request_id, target, reason, note, now)
+        self._receivables[request_id] = receivable
+        moved = None if step is None else (before, receivable, step[1])
+        self._event(request_id, target, reason, note, now, moved)
 
     async def history(self, request_id: str) -> list[HistoryEntry]:
         await self.flush()
@@ -218,6 +251,7 @@ class SqlRequestRepository:
     def forget(self) -> None:
         """Drop what was read and queued (after a rollback)."""
         self._states.clear()
+        self._receivables.clear()
         self._updates.clear()
         self._new_events.clear()
 
@@ -228,16 +262,24 @@ class SqlRequestRepository:
         reason: str | None,
         note: str | None,
         at: datetime,
+        receivable: tuple[str, str, str] | None = None,
     ) -> None:
+        """Queue a history row: the state entered and, when it moved, the receivable's (from,
+        to, events)."""
+        moved_from, moved_to, moved_on = receivable or (None, None, None)
+        cause = self._lifecycles.cause
         self._new_events.append(
             {
                 "request_id": request_id,
                 "state": state.value,
                 "reason": reason,
                 "note": note,
-                "message_id": self.cause.message_id,
-                "message_type": self.cause.message_type,
+                "message_id": cause.message_id,
+                "message_type": cause.message_type,
                 "at": at,
+                "receivable_from": moved_from,
+                "receivable_to": moved_to,
+                "receivable_event": moved_on,
             }
         )
 
@@ -256,6 +298,7 @@ def _request_row(request: FinancingRequest, source_system: str, now: datetime) -
         "state": FinancingState.SUBMITTED.value,
         "reason": None,
         "detail": None,
+        "receivable_state": _IMPORTED,
         "document": request.model_dump_json(),
         "version": 1,
         "created_at": now,

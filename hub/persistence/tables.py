@@ -35,6 +35,7 @@ __all__ = [
     "InboxRow",
     "InvoiceLockRow",
     "InvoiceTopUpRow",
+    "LifecycleEventRow",
     "LoanRow",
     "OutboxRow",
     "PortfolioDebtorRow",
@@ -98,6 +99,9 @@ class RequestRow(Base):
     state: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+    receivable_state: Mapped[str] = mapped_column(String(24), default="IMPORTED")
+    """Where the financed receivable stands (§4.2), moved with the application
+    (`routes/lifecycle/hub_receivable.py`)."""
     document: Mapped[str] = mapped_column(Text)
     """The canonical FinancingRequest as JSON."""
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -115,6 +119,35 @@ class RequestEventRow(Base):
     request_id: Mapped[str] = mapped_column(_ID)
     state: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(_ID)
+    message_type: Mapped[str | None] = mapped_column(_ID)
+    at: Mapped[datetime] = mapped_column(_TS)
+    receivable_from: Mapped[str | None] = mapped_column(String(24))
+    """The receivable's move on this step (§4.2; it moves only with its application): from,"""
+    receivable_to: Mapped[str | None] = mapped_column(String(24))
+    """to (None: it did not move),"""
+    receivable_event: Mapped[str | None] = mapped_column(String(128))
+    """on these events, comma-separated."""
+
+
+class LifecycleEventRow(Base):
+    """One move of an application's limit reservation or registration (§4.3, §4.4): from and
+    to which state, on which events, and the message that caused it. (Its receivable's moves
+    ride on the application's own history rows, `request_events.receivable_*`.)"""
+
+    __tablename__ = "lifecycle_events"
+    __table_args__ = (Index("ix_lifecycle_events_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(_ID)
+    entity: Mapped[str] = mapped_column(String(16))
+    """`reservation` or `registration` (one of each per request)."""
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    """None: the entity came into being with this move (a reservation held)."""
+    to_state: Mapped[str] = mapped_column(String(24))
+    event: Mapped[str] = mapped_column(String(128))
+    """The machine's events, in order, comma-separated."""
     note: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(_ID)
     message_type: Mapped[str | None] = mapped_column(_ID)
@@ -243,8 +276,12 @@ class ReservationRow(Base):
     buyer_uscc: Mapped[str | None] = mapped_column(String(18))
     """Set when the same amount is held on that buyer's limit too."""
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(24))
+    """§4.3: RESERVED, CONSUMED, PARTIALLY_RELEASED, RELEASED, CANCELLED (EXPIRED unused)."""
     updated_at: Mapped[datetime] = mapped_column(_TS)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    """What the reservation occupies on its limits now: the principal consumed, less the
+    principal given back (0 while only held)."""
     anchor_uscc: Mapped[str | None] = mapped_column(String(18))
     """Set when the same amount is held on that anchor's programme (and the seller's share)."""
     portfolio_debtor: Mapped[str | None] = mapped_column(String(18))
@@ -319,6 +356,8 @@ class RegistrationRow(Base):
     modification_code: Mapped[str] = mapped_column(String(32))
     registered_at: Mapped[datetime] = mapped_column(_TS)
     cancelled_at: Mapped[datetime | None] = mapped_column(_TS)
+    state: Mapped[str] = mapped_column(String(16), default="REGISTERED")
+    """§4.4: REGISTERED, then CANCELLED (注销登记)."""
     """When the registry cancelled it (注销登记) after the financing was settled."""
 
 

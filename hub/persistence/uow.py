@@ -18,6 +18,7 @@ from hub.persistence.document_index import SqlDocumentIndex
 from hub.persistence.documents import SqlDocumentRepository
 from hub.persistence.facilities import SqlFacilityRepository
 from hub.persistence.invoice_locks import SqlInvoiceLocks
+from hub.persistence.lifecycles import LifecycleLog
 from hub.persistence.loans import SqlLoanRepository
 from hub.persistence.messaging import SqlDeadLetters, SqlInbox, SqlOutbox
 from hub.persistence.payments import SqlDisbursementRepository, SqlRegistrationRepository
@@ -53,13 +54,16 @@ class SqlUnitOfWork:
         self.session = self._database.session()
         await self.session.begin()
         clock = self._clock
+        # one log of the receivable, reservation and registration moves, with the cause the
+        # runtime sets on `requests.cause`
+        self.lifecycles = LifecycleLog(self.session, clock)
         self.requests = SqlRequestRepository(
-            self.session, clock, lock_rows=not self._database.is_sqlite
+            self.session, clock, self.lifecycles, lock_rows=not self._database.is_sqlite
         )
         self.facilities = SqlFacilityRepository(
-            self.session, clock, lock_rows=not self._database.is_sqlite
+            self.session, clock, self.lifecycles, lock_rows=not self._database.is_sqlite
         )
-        self.registrations = SqlRegistrationRepository(self.session)
+        self.registrations = SqlRegistrationRepository(self.session, clock, self.lifecycles)
         self.disbursements = SqlDisbursementRepository(self.session, clock)
         self.inbox = SqlInbox(self.session, clock)
         self.outbox = SqlOutbox(self.session, clock, dispatched=self._dispatched)
@@ -93,6 +97,7 @@ class SqlUnitOfWork:
         sellers, buyers = await self.requests.preload(ids)
         self.invoice_locks.expect(ids)
         self.facilities.expect(ids, sellers, buyers)
+        self.registrations.expect(ids)
         self.disbursements.expect(ids)
 
     async def flush(self) -> None:
@@ -103,6 +108,7 @@ class SqlUnitOfWork:
         await self.disbursements.flush()
         await self.invoice_locks.flush()
         await self.loans.flush()
+        await self.lifecycles.flush()
 
     def forget(self) -> None:
         """Drop what the repositories read and queued, after rolling back to a savepoint."""
@@ -112,6 +118,7 @@ class SqlUnitOfWork:
         self.disbursements.forget()
         self.invoice_locks.forget()
         self.loans.forget()
+        self.lifecycles.forget()
 
     async def commit(self) -> None:
         await self.flush()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry.trace import Span
 from sqlalchemy.exc import IntegrityError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -30,6 +31,8 @@ from hub.persistence.timers import Scheduled
 from hub.persistence.uow import SqlUnitOfWork, UnitOfWorkFactory
 from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy, is_permanent
 from hub.transport.base import Outgoing
+from observability.messaging import consumer_span, fail
+from observability.tracing import activated, child_headers
 from routes.later import Later
 from routes.registry import Route, Services
 
@@ -46,6 +49,9 @@ class _Item:
     error: BaseException | None = None
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
+    span: Span | None = None
+    """Its `process {topic}` CONSUMER span (tracing on): current while it is called and
+    applied, so client spans and the outbox rows it writes descend from it."""
 
 
 class _Isolate(Exception):
@@ -71,7 +77,7 @@ def derive(parent: Envelope, message: Message) -> Envelope:
         schema_version=1,
         occurred_at=datetime.now(UTC),
         key=parent.key,
-        headers=dict(parent.headers),
+        headers=child_headers(parent.headers),
         body=message.model_dump(mode="json"),
     ).carrying(message)
 
@@ -105,8 +111,11 @@ class RouteConsumer:
         *,
         retry: RetryPolicy = DEFAULT_RETRY,
         call_concurrency: int = 64,
+        messaging_system: str = "embedded",
     ) -> None:
         self.route = route
+        self.messaging_system = messaging_system
+        """`messaging.system` of its spans: the transport's name."""
         self._units = units
         self._services = services
         self._retry = retry
@@ -121,6 +130,24 @@ class RouteConsumer:
         items = [_Item(envelope=e) for e in unique.values()]
         pending = [i for i in items if self._decode(i)]
         dead = [i for i in items if i.message is None]
+        for item in items:
+            item.span = consumer_span(
+                self.messaging_system,
+                self.route.topic,
+                self.route.group,
+                item.envelope,
+                item.message,
+            )
+        try:
+            await self._handle(items, pending, dead)
+        finally:
+            for item in items:
+                if item.span is not None:
+                    if item.error is not None:
+                        fail(item.span, item.error)
+                    item.span.end()
+
+    async def _handle(self, items: list[_Item], pending: list[_Item], dead: list[_Item]) -> None:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts),
             wait=wait_exponential(
@@ -191,7 +218,8 @@ class RouteConsumer:
         assert self.route.call is not None
         async with self._calls:
             try:
-                item.called = await self.route.call(item.message, self._services)
+                with activated(item.span):
+                    item.called = await self.route.call(item.message, self._services)
             except Exception as error:
                 item.error = error
                 item.errors.append(_describe(error))
@@ -201,7 +229,8 @@ class RouteConsumer:
         if not items:
             return
         try:
-            answers = await self.route.call_many([i.message for i in items], self._services)
+            with activated(items[0].span):  # one call for the batch: under its first message
+                answers = await self.route.call_many([i.message for i in items], self._services)
             if len(answers) != len(items):
                 raise RuntimeError(f"{len(answers)} answers to {len(items)} messages")
         except Exception as error:
@@ -235,11 +264,14 @@ class RouteConsumer:
             for item in fresh:
                 envelope = item.envelope
                 uow.requests.cause = Cause(envelope.message_id, envelope.type)
-                try:
-                    emitted = await self.route.apply(item.message, item.called, uow, self._services)
-                except Exception as error:
-                    raise _Isolate from error
-                now, later = emit_now_and_later(envelope, emitted)
+                with activated(item.span):
+                    try:
+                        emitted = await self.route.apply(
+                            item.message, item.called, uow, self._services
+                        )
+                    except Exception as error:
+                        raise _Isolate from error
+                    now, later = emit_now_and_later(envelope, emitted)
                 outgoing.extend(now)
                 timers.extend(later)
             try:
@@ -261,11 +293,12 @@ class RouteConsumer:
                     async with uow.session.begin_nested():
                         await uow.inbox.claim(self.route.group, envelope.message_id)
                         uow.requests.cause = Cause(envelope.message_id, envelope.type)
-                        emitted = await self.route.apply(
-                            item.message, item.called, uow, self._services
-                        )
-                        await uow.flush()
-                        now, later = emit_now_and_later(envelope, emitted)
+                        with activated(item.span):
+                            emitted = await self.route.apply(
+                                item.message, item.called, uow, self._services
+                            )
+                            await uow.flush()
+                            now, later = emit_now_and_later(envelope, emitted)
                         await uow.outbox.add_many(now)
                         await uow.timers.add_many(later)
                 except IntegrityError:
@@ -294,7 +327,8 @@ class RouteConsumer:
                     continue
                 try:
                     async with uow.session.begin_nested():
-                        await self._compensate(uow, item)
+                        with activated(item.span):
+                            await self._compensate(uow, item)
                 except Exception:  # the dead letter stands; the application waits, with its reason
                     uow.forget()
                     log.exception(

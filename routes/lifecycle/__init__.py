@@ -12,6 +12,13 @@ from routes.lifecycle.application import (
     ApplicationState,
     next_application_state,
 )
+from routes.lifecycle.hub_receivable import (
+    RECEIVABLE_MOVES,
+    ReceivableMove,
+    receivable_move,
+    receivable_state,
+    receivable_step,
+)
 from routes.lifecycle.hub_states import HUB_MOVES, HubMove, application_state
 from routes.lifecycle.machine import Guard, Machine, Transition, TransitionRefused
 from routes.lifecycle.receivable import (
@@ -46,6 +53,7 @@ __all__ = [
     "HUB_MOVES",
     "MACHINES",
     "RECEIVABLE",
+    "RECEIVABLE_MOVES",
     "REGISTRATION",
     "RESERVATION",
     "ApplicationContext",
@@ -60,6 +68,7 @@ __all__ = [
     "Machine",
     "ReceivableContext",
     "ReceivableEvent",
+    "ReceivableMove",
     "ReceivableState",
     "RegistrationContext",
     "RegistrationEvent",
@@ -74,6 +83,9 @@ __all__ = [
     "next_receivable_state",
     "next_registration_state",
     "next_reservation_state",
+    "receivable_move",
+    "receivable_state",
+    "receivable_step",
     "reserve",
 ]
 

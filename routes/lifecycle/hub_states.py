@@ -181,6 +181,7 @@ HUB_MOVES: tuple[HubMove, ...] = (
     HubMove(F.DISBURSED, F.OVERDUE, (V.MATURITY_PASSED,), "hub/daily.py, routes/repayment.py"),
     HubMove(F.PARTIALLY_REPAID, F.OVERDUE, (V.MATURITY_PASSED,), "hub/daily.py"),
     HubMove(F.OVERDUE, F.OVERDUE, (V.NPL_90D,), "hub/daily.py: flagged NON_PERFORMING"),
+    HubMove(F.OVERDUE, F.OVERDUE, (V.REPAYMENT,), "routes/repayment.py (overdue, partial)"),
     HubMove(F.OVERDUE, F.SETTLED, (V.REPAYMENT,), "routes/repayment.py (overdue, in full)"),
     *(
         HubMove(

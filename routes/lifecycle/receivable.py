@@ -57,7 +57,7 @@ class ReceivableEvent(StrEnum):
     LOCKED = "locked"
     """Its application reached LIMIT_RESERVED."""
     UNLOCKED = "unlocked"
-    """Its application was rejected or cancelled."""
+    """Its application was rejected or cancelled (or, once financed, its payment undone)."""
     ASSIGNED = "assigned"
     REGISTRATION_CONFIRMED = "registration_confirmed"
     DISBURSED = "disbursed"
@@ -148,6 +148,13 @@ _TRANSITIONS = (
     _t(R.ASSIGNED, V.REGISTRATION_CONFIRMED, R.REGISTERED),
     _t(R.REGISTERED, V.UNLOCKED, R.ELIGIBLE, None, "decision: §4.1 REGISTERED -> CANCELLED"),
     _t(R.REGISTERED, V.DISBURSED, R.FINANCED),
+    _t(
+        R.FINANCED,
+        V.UNLOCKED,
+        R.ELIGIBLE,
+        None,
+        "decision: a presumed payment corrected to a failure (e-CNY PR03 -> PR01)",
+    ),
     *_financed_exits(R.FINANCED, _REF),
     *_financed_exits(R.PARTIALLY_COLLECTED, _AS_FINANCED),
     *_financed_exits(R.DILUTED, _AS_FINANCED),

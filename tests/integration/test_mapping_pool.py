@@ -74,8 +74,13 @@ async def test_a_hub_with_an_ingress_worker_accepts_pushes_durably(sqlite_url):
 
 
 def test_long_running_commands_get_a_mapping_worker_unless_told_otherwise():
-    assert serving_defaults({"FACTORHUB_INGRESS_WORKERS": "0"}) == {}
+    assert "ingress_workers" not in serving_defaults({"FACTORHUB_INGRESS_WORKERS": "0"})
     assert serving_defaults({})["ingress_workers"] in (0, 1)
+
+
+def test_long_running_commands_trace_into_the_local_store_unless_told_otherwise():
+    assert "tracing" not in serving_defaults({"FACTORHUB_OTEL_EXPORTERS": "none"})
+    assert serving_defaults({})["tracing"].exporters == ("local",)
 
 
 SCRIPT = """

@@ -1,0 +1,203 @@
+"""One financing request is ONE trace: the ERP push, every hop, every partner call, even
+across a hub restart; names and kinds follow the OpenTelemetry conventions; no secret leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from hub.app import Hub
+from hub.cli_trace import render_trace
+from hub.config import Settings
+from hub.demo import facility_terms
+from hub.operations import open_facilities
+from hub.runtime.retry import RetryPolicy
+from hub.serving import running_ingress
+from observability.scrub import ScrubbingProcessor
+from observability.span_store import LocalSpanStore, trace_spans
+from observability.tracing import installed
+from simulators.erp.dataset import generate_companies, generate_invoices
+from simulators.erp.payloads import hub_path, render
+from simulators.runner import running_simulators
+from tests.e2e.stack import SEED, Stack, running_stack
+
+HOPS = [
+    "financing.submitted",
+    "financing.matched",
+    "financing.limit-reserved",
+    "financing.registered",
+    "disbursement.requested",
+    "payment.reported",
+]
+
+
+@pytest.fixture
+def spans():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(ScrubbingProcessor(SimpleSpanProcessor(exporter)))
+    with installed(provider):
+        yield exporter
+
+
+async def _push_one(url: str, stack_companies, seed: int) -> str:
+    case = generate_invoices(seed, 1, stack_companies, {})[0]
+    async with httpx.AsyncClient(base_url=url) as client:
+        answer = await client.post(hub_path(case), content=render(case))
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["request_id"])
+
+
+async def _journey(exporter: InMemorySpanExporter, request_id: str) -> list[ReadableSpan]:
+    """The spans of the request's trace, once its last hop has been processed."""
+    for _ in range(100):
+        finished = exporter.get_finished_spans()
+        traces = {
+            s.context.trace_id
+            for s in finished
+            if s.attributes and s.attributes.get("factorhub.request_id") == request_id
+        }
+        names = {s.name for s in finished if s.context.trace_id in traces}
+        if "process payment.reported" in names:
+            break
+        await asyncio.sleep(0.05)
+    assert len(traces) == 1, f"{len(traces)} traces for one request"
+    (trace_id,) = traces
+    return [s for s in exporter.get_finished_spans() if s.context.trace_id == trace_id]
+
+
+def _assert_one_tree_from_ingress_to_the_bank(journey: list[ReadableSpan]) -> None:
+    ids = {s.context.span_id for s in journey}
+    roots = [s for s in journey if s.parent is None or s.parent.span_id not in ids]
+    assert [(r.kind, r.name) for r in roots] == [
+        (SpanKind.SERVER, "POST /v1/erp/{vendor}/invoices")
+    ]
+    by_id = {s.context.span_id: s for s in journey}
+    for hop in HOPS:
+        producers = [s for s in journey if s.name == f"send {hop}"]
+        consumers = [s for s in journey if s.name == f"process {hop}"]
+        assert producers, f"no send span for {hop}"
+        assert consumers, f"no process span for {hop}"
+        for consumer in consumers:
+            parent = by_id[consumer.parent.span_id]
+            assert (parent.kind, parent.name) == (SpanKind.PRODUCER, f"send {hop}")
+    peers = {s.attributes.get("factorhub.peer") for s in journey if s.kind == SpanKind.CLIENT}
+    assert {"registry", "bank"} <= peers
+    bank_calls = [s for s in journey if s.attributes.get("factorhub.peer") == "bank"]
+    assert all(by_id[s.parent.span_id].name == "process disbursement.requested" for s in bank_calls)
+
+
+def _assert_no_secret(journey: list[ReadableSpan], secrets: list[str]) -> None:
+    dumped = json.dumps(
+        [
+            {
+                "attributes": dict(s.attributes or {}),
+                "events": [dict(e.attributes or {}) for e in s.events],
+                "status": s.status.description,
+            }
+            for s in journey
+        ],
+        default=str,
+        ensure_ascii=False,
+    )
+    for secret in secrets:
+        assert secret not in dumped
+
+
+async def test_one_request_is_one_connected_trace_from_the_erp_push_to_the_banks_acceptance(
+    tmp_path, spans
+):
+    async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}") as stack:
+        request_id = await _push_one(stack.ingress_url, stack.companies, SEED + 31)
+        counts = await stack.settle(1)
+        assert counts.total == 1
+        journey = await _journey(spans, request_id)
+    _assert_one_tree_from_ingress_to_the_bank(journey)
+    accounts = [c.bank_account for c in stack.companies.sellers + stack.companies.buyers]
+    _assert_no_secret(journey, accounts)
+
+
+async def test_the_trace_goes_on_when_the_hub_publishes_the_outbox_after_a_restart(tmp_path, spans):
+    companies = generate_companies(SEED, sellers=4, buyers=8)
+    async with running_simulators(["registry", "bank"], seed=SEED) as sims:
+        settings = replace(
+            Settings.from_env({}),
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            registry_url=sims["registry"].base_url,
+            bank_url=sims["bank"].base_url,
+            retry=RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
+            http_timeout=5.0,
+        )
+        async with Hub(settings, consume=False) as ingress_only:  # rows wait in the outbox
+            await open_facilities(
+                ingress_only.units, facility_terms(companies.sellers, one_small=False)
+            )
+            async with running_ingress(ingress_only) as url:
+                request_id = await _push_one(url, companies, SEED + 32)
+        assert not [s for s in spans.get_finished_spans() if s.kind == SpanKind.PRODUCER]
+        async with Hub(settings) as hub:  # restarted: the embedded transport re-dispatches
+            await Stack(hub=hub, ingress_url="", sims=sims, companies=companies).settle(1)
+            journey = await _journey(spans, request_id)
+    _assert_one_tree_from_ingress_to_the_bank(journey)
+
+
+async def test_messaging_spans_follow_the_current_conventions(tmp_path, spans):
+    async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}") as stack:
+        request_id = await _push_one(stack.ingress_url, stack.companies, SEED + 33)
+        await stack.settle(1)
+        journey = await _journey(spans, request_id)
+    for span in journey:
+        attributes = dict(span.attributes or {})
+        assert "messaging.operation" not in attributes  # the pre-1.26 names are gone
+        assert "messaging.destination_publish.name" not in attributes
+        if span.kind in (SpanKind.PRODUCER, SpanKind.CONSUMER):
+            operation = "send" if span.kind == SpanKind.PRODUCER else "process"
+            topic = attributes["messaging.destination.name"]
+            assert span.name == f"{operation} {topic}"
+            assert attributes["messaging.system"] == "embedded"
+            assert attributes["messaging.operation.type"] == operation
+            assert attributes["messaging.operation.name"] == operation
+            assert attributes["messaging.message.id"]
+            assert attributes["factorhub.request_id"] == request_id
+            assert attributes["factorhub.tenant"]
+        if span.kind == SpanKind.CONSUMER:
+            assert attributes["messaging.consumer.group.name"]
+        if span.kind == SpanKind.CLIENT:
+            assert attributes["http.request.method"] == "POST" or attributes[
+                "http.request.method"
+            ] in {"GET", "PUT"}
+            assert attributes["server.address"]
+            assert attributes["server.port"]
+            assert "http.response.status_code" in attributes or "error.type" in attributes
+    submitted = next(s for s in journey if s.name == "process financing.submitted")
+    assert submitted.attributes["factorhub.invoice_number"]
+
+
+async def test_the_local_store_keeps_the_trace_that_factorhub_trace_prints(tmp_path):
+    store = LocalSpanStore()
+    provider = TracerProvider()
+    provider.add_span_processor(ScrubbingProcessor(store))
+    with installed(provider):
+        async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}") as stack:
+            await store.start(stack.hub.database.engine)
+            request_id = await _push_one(stack.ingress_url, stack.companies, SEED + 34)
+            await stack.settle(1)
+            for _ in range(100):
+                await store.flush()
+                stored = await trace_spans(stack.hub.database.engine, request_id)
+                if any(s.name == "process payment.reported" for s in stored):
+                    break
+                await asyncio.sleep(0.05)
+            await store.aclose()
+    (tree,) = render_trace(stored)
+    assert len({s.trace_id for s in stored}) == 1
+    assert tree.children
+    assert str(tree.children[0].label).startswith("[bold]POST /v1/erp/{vendor}/invoices")
