@@ -25,6 +25,7 @@ import httpx
 from canonical import MappingError, PermanentError, TransientError, normalise_uscc
 from canonical.credit import CourtRecordKind, CourtRecords, CreditStanding, EnterpriseProfile
 from connectors.http import check_status, mapped_errors
+from mappings._credit import tianyancha_code
 from mappings.credit_court import NO_RESULT, tianyancha_records_to_canonical
 from mappings.credit_tianyancha import tianyancha_to_canonical
 
@@ -190,7 +191,4 @@ async def _nothing() -> None:
 
 def _error_code(envelope: object) -> int | None:
     """The envelope's `error_code` (None when it has none; the mapper then says what is wrong)."""
-    code = envelope.get("error_code") if isinstance(envelope, dict) else None
-    if isinstance(code, str) and code.strip().isdigit():
-        return int(code)
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+    return tianyancha_code(envelope.get("error_code")) if isinstance(envelope, dict) else None

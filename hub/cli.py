@@ -476,37 +476,29 @@ def facilities_buyer(
 def facilities_buyers(database_url: DatabaseOpt = None) -> None:
     """Every buyer (debtor) limit with its use and reservations."""
     from hub.operations import buyer_limit_rows
-    from hub.persistence.money import from_fen
 
     rows = run(lambda: _with_units(database_url, buyer_limit_rows))
-    table = Table("buyer", "name", "limit", "used", "reserved")
-    for r in rows:
-        table.add_row(
-            r.buyer_uscc,
-            r.buyer_name,
-            str(from_fen(r.limit_fen, r.currency)),
-            str(from_fen(r.used_fen, r.currency)),
-            str(from_fen(r.reserved_fen, r.currency)),
-        )
-    console.print(table)
+    _print_limits("buyer", [(r.buyer_uscc, r.buyer_name, r) for r in rows])
 
 
 @facilities_app.command("list")
 def facilities_list(database_url: DatabaseOpt = None) -> None:
     """Every facility with its limit, use and reservations."""
     from hub.operations import facility_rows
-    from hub.persistence.money import from_fen
 
     rows = run(lambda: _with_units(database_url, facility_rows))
-    table = Table("seller", "name", "limit", "used", "reserved")
-    for r in rows:
-        table.add_row(
-            r.seller_uscc,
-            r.seller_name,
-            str(from_fen(r.limit_fen, r.currency)),
-            str(from_fen(r.used_fen, r.currency)),
-            str(from_fen(r.reserved_fen, r.currency)),
-        )
+    _print_limits("seller", [(r.seller_uscc, r.seller_name, r) for r in rows])
+
+
+def _print_limits(party: str, rows: list[tuple[str, str, Any]]) -> None:
+    """One line per limit (a facility or buyer limit row, after its party's USCC and name):
+    limit, used and reserved in its currency."""
+    from hub.persistence.money import from_fen
+
+    table = Table(party, "name", "limit", "used", "reserved")
+    for uscc, name, r in rows:
+        fen = (r.limit_fen, r.used_fen, r.reserved_fen)
+        table.add_row(uscc, name, *(str(from_fen(f, r.currency)) for f in fen))
     console.print(table)
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "read_moment",
     "read_uscc",
     "sniff_json",
+    "tianyancha_code",
     "vendor_refusal",
 ]
 
@@ -292,3 +293,10 @@ def build_profile(
 def fold_id(text: str) -> str:
     """An identifier with full-width letters and digits folded, whitespace removed, upper case."""
     return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+
+
+def tianyancha_code(value: object) -> int | None:
+    """天眼查's `error_code` as an int (digits in a string too); None when it is not one."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

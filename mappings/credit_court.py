@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from canonical import FEN, Money
 from canonical.credit import CourtRecord, CourtRecordKind, CourtRecords
-from mappings._credit import epoch_or_date, provenance, vendor_refusal
+from mappings._credit import epoch_or_date, provenance, tianyancha_code, vendor_refusal
 from mappings._fields import Node, Reader, read_document
 from mappings._problems import Problems, guarded, require_aware
 
@@ -47,11 +47,9 @@ def _map(raw: bytes, kind: CourtRecordKind, keyword: str, received_at: datetime)
     require_aware(problems, "received_at", received_at)
     root = read_document(problems, raw, SOURCE)
     error = root.get("error_code")
-    code = error.value
-    if isinstance(code, str) and code.strip().isdigit():
-        code = int(code.strip())
+    code = tianyancha_code(error.value)
     empty = code == NO_RESULT
-    if not isinstance(code, int) or isinstance(code, bool):
+    if code is None:
         problems.add(error.path, "is required: the 天眼查 error code (0 = ok)", error.value)
     elif code not in (0, NO_RESULT):
         vendor_refusal(problems, error, "天眼查", code, root.get("reason").value)

@@ -21,6 +21,7 @@ from mappings._credit import (
     read_capital,
     read_uscc,
     sniff_json,
+    tianyancha_code,
     vendor_refusal,
 )
 from mappings._fields import Node, Reader, read_document
@@ -48,10 +49,8 @@ def _map(raw: bytes, received_at: datetime) -> EnterpriseProfile:
     require_aware(problems, "received_at", received_at)
     root = read_document(problems, raw, SOURCE)
     error = root.get("error_code")
-    code = error.value
-    if isinstance(code, str) and code.strip().isdigit():
-        code = int(code.strip())
-    if not isinstance(code, int) or isinstance(code, bool):
+    code = tianyancha_code(error.value)
+    if code is None:
         problems.add(error.path, "is required: the 天眼查 error code (0 = ok)", error.value)
     elif code != 0:
         vendor_refusal(problems, error, "天眼查", code, root.get("reason").value)

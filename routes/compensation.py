@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from canonical import FinancingRejected, FinancingState, Message
+from canonical import FinancingState, Message
+from routes.outcomes import reject
 from routes.ports import UnitOfWork
 from routes.registry import CompensateStep, Services
 
@@ -32,9 +33,6 @@ def abandon(step: str, reason: str) -> CompensateStep:
             return []
         await uow.facilities.release(request_id)
         detail = f"{step} failed for good: {why}"[:500]
-        await uow.requests.transition(
-            request_id, FinancingState.REJECTED, allowed_from=_OPEN, reason=reason, note=detail
-        )
-        return [FinancingRejected(request_id=request_id, reason=reason, detail=detail, step=step)]
+        return await reject(uow, request_id, reason, detail, step=step, allowed_from=_OPEN)
 
     return compensate

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from canonical import (
     DisbursementInstruction,
@@ -20,6 +19,8 @@ from canonical import (
     PaymentStatus,
     ReceivableRegistered,
 )
+from routes.later import CHINA
+from routes.outcomes import reject
 from routes.ports import Payout, UnitOfWork
 from routes.quote.charges import charges, financing_maturity
 from routes.registry import Services
@@ -31,8 +32,6 @@ __all__ = [
     "record_submission",
     "submit_to_bank",
 ]
-
-_CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def instruction_ids(request_id: str) -> tuple[str, str]:
@@ -65,7 +64,7 @@ async def instruct_disbursement(
     instruction_id, message_id = instruction_ids(msg.request_id)
     now = services.clock()
     terms = services.policy.terms
-    start = now.astimezone(_CHINA).date()
+    start = now.astimezone(CHINA).date()
     base = msg.eligible_base or msg.amount  # an older message: the fee base was not carried
     split = charges(
         msg.amount.amount,
@@ -76,22 +75,16 @@ async def instruct_disbursement(
     )
     if split.net <= 0:
         detail = f"charges deducted up front leave {split.net} of principal {msg.amount.amount}"
-        await uow.requests.transition(
+        rejected = await reject(
+            uow,
             msg.request_id,
-            FinancingState.REJECTED,
+            "NET_DISBURSEMENT_NEGATIVE",
+            detail,
+            step="disbursement",
             allowed_from=frozenset({FinancingState.REGISTERED}),
-            reason="NET_DISBURSEMENT_NEGATIVE",
-            note=detail,
         )
         await uow.facilities.release(msg.request_id)
-        return [
-            FinancingRejected(
-                request_id=msg.request_id,
-                reason="NET_DISBURSEMENT_NEGATIVE",
-                detail=detail,
-                step="disbursement",
-            )
-        ]
+        return rejected
     instruction = DisbursementInstruction(
         id=instruction_id,
         request_id=msg.request_id,
@@ -134,7 +127,7 @@ async def record_submission(
 
 def value_date(result: PaymentResult) -> date:
     """The day the money went out, on the bank's (Beijing) calendar: interest runs from it."""
-    return result.reported_at.astimezone(_CHINA).date()
+    return result.reported_at.astimezone(CHINA).date()
 
 
 async def apply_payment_result(
@@ -208,11 +201,10 @@ async def _undo_presumed_settlement(
     await uow.facilities.restore(
         loan.seller_uscc, payout.principal, buyer_uscc=loan.buyer_uscc, request_id=msg.request_id
     )
-    zero = _money(Decimal("0.00"), payout.principal)
     await uow.loans.update(
         msg.request_id,
         state=FinancingState.REJECTED,
-        outstanding=zero,
+        outstanding=Money.zero(payout.principal.currency),
         released=payout.principal,
         days_past_due=0,
         warned=None,

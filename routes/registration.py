@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from canonical import (
-    FinancingRejected,
     FinancingState,
     LimitReserved,
     Message,
@@ -28,6 +27,7 @@ from canonical import (
     TransientError,
 )
 from canonical.registry import RegistrationEntry, SearchCertificate
+from routes.outcomes import reject
 from routes.ports import RegistrationRequest, UnitOfWork
 from routes.registry import Services
 from routes.registry_search import (
@@ -205,11 +205,6 @@ async def record_registration(
         detail = f"{detail}; our registration {registration.registration_no} was cancelled"
         await uow.registrations.cancel(msg.request_id, note=f"{code}: lost the priority race")
     await uow.facilities.release(msg.request_id)
-    await uow.requests.transition(
-        msg.request_id, FinancingState.REJECTED, allowed_from=_FROM, reason=code, note=detail[:500]
+    return await reject(
+        uow, msg.request_id, code, detail[:500], step="registration", allowed_from=_FROM
     )
-    return [
-        FinancingRejected(
-            request_id=msg.request_id, reason=code, detail=detail[:500], step="registration"
-        )
-    ]

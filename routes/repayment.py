@@ -211,7 +211,7 @@ async def review_loan(loan: LoanRecord, as_of: date, uow: UnitOfWork) -> list[Me
         loan.request_id,
         state=target,
         outstanding=_money(now.outstanding, loan),
-        released=loan.released or _money(Decimal("0.00"), loan),
+        released=loan.released or Money.zero(loan.principal.currency),
         days_past_due=dpd,
         warned=warned,
     )
@@ -220,7 +220,7 @@ async def review_loan(loan: LoanRecord, as_of: date, uow: UnitOfWork) -> list[Me
 
 async def _give_back(loan: LoanRecord, now: Standing, uow: UnitOfWork) -> Money:
     """Principal repaid since the last give-back goes back to a revolving facility."""
-    released = loan.released.amount if loan.released is not None else Decimal("0.00")
+    released = loan.released.amount if loan.released is not None else ZERO
     if not loan.terms.revolving:
         return _money(released, loan)
     more = now.repaid_principal - released

@@ -25,8 +25,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import BankAccount, Money, Party, PartyRole
@@ -40,7 +38,7 @@ from hub.persistence.programmes_admin import (
     PortfolioFigures,
     PortfolioTerms,
 )
-from hub.persistence.sql import execute_many
+from hub.persistence.sql import execute_many, upsert
 from hub.persistence.tables import BuyerLimitRow, FacilityRow, ReservationRow, table_of
 from routes.lifecycle import (
     RESERVATION,
@@ -140,32 +138,25 @@ class BuyerLimitTerms:
     limit: Money
 
 
-@dataclass(slots=True)
-class _Figures:
-    """A buyer limit as this unit of work sees it."""
+@dataclass(slots=True, kw_only=True)
+class _Figures(programmes.Tally):
+    """A buyer limit as this unit of work sees it (held, settled and given back as the
+    programmes' tallies are)."""
 
     currency: str
     limit_fen: int
-    used_fen: int
-    reserved_fen: int
-    dirty: bool = False
 
     @property
     def headroom(self) -> int:
         return self.limit_fen - self.used_fen - self.reserved_fen
 
 
-@dataclass(slots=True)
-class _Line:
+@dataclass(slots=True, kw_only=True)
+class _Line(_Figures):
     """A facility as this unit of work sees it (read once, written back on flush)."""
 
     seller: Party
-    currency: str
-    limit_fen: int
-    used_fen: int
-    reserved_fen: int
     account: BankAccount
-    dirty: bool = False
 
 
 @dataclass(slots=True)
@@ -229,15 +220,20 @@ class SqlFacilityRepository:
             "cnaps_code": terms.account.cnaps_code,
             "version": 1,
         }
-        dialect = self._session.get_bind().dialect.name
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(FacilityRow).values(values)
-        changed = {
-            k: stmt.excluded[k]
-            for k in values
-            if k not in {"used_fen", "reserved_fen", "seller_uscc", "version"}
-        }
-        await self._session.execute(
-            stmt.on_conflict_do_update(index_elements=["seller_uscc"], set_=changed)
+        await upsert(
+            self._session,
+            FacilityRow,
+            values,
+            key="seller_uscc",
+            update=(
+                "seller_name",
+                "currency",
+                "limit_fen",
+                "account_number",
+                "account_name",
+                "bank_name",
+                "cnaps_code",
+            ),
         )
 
     async def put_buyer(self, terms: BuyerLimitTerms) -> None:
@@ -251,13 +247,12 @@ class SqlFacilityRepository:
             "reserved_fen": 0,
             "version": 1,
         }
-        dialect = self._session.get_bind().dialect.name
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(BuyerLimitRow).values(
-            values
-        )
-        changed = {k: stmt.excluded[k] for k in ("buyer_name", "currency", "limit_fen")}
-        await self._session.execute(
-            stmt.on_conflict_do_update(index_elements=["buyer_uscc"], set_=changed)
+        await upsert(
+            self._session,
+            BuyerLimitRow,
+            values,
+            key="buyer_uscc",
+            update=("buyer_name", "currency", "limit_fen"),
         )
 
     async def buyer_limit(self, buyer_uscc: str) -> tuple[Money, Money, Money] | None:
@@ -360,7 +355,7 @@ class SqlFacilityRepository:
         floor = fen if at_least is None else max(min(to_fen(at_least), fen), 1)
         # Every limit's headroom, in this order: the least decides, the first of equals names
         # the reason.
-        rooms = [(_SELLER, line.limit_fen - line.used_fen - line.reserved_fen)]
+        rooms = [(_SELLER, line.headroom)]
         if buyer is not None:
             rooms.append((_BUYER, buyer.headroom))
         if anchor is not None and share is not None:
@@ -373,12 +368,7 @@ class SqlFacilityRepository:
             if room < floor:
                 return short, nothing
             fen, outcome = room, reduced  # partial approval: all that is left
-        line.reserved_fen += fen
-        line.dirty = True
-        if buyer is not None:
-            buyer.reserved_fen += fen
-            buyer.dirty = True
-        for tally in (anchor, share, book, debtor):
+        for tally in (line, buyer, anchor, share, book, debtor):
             if tally is not None:
                 tally.hold(fen)
         self._held[request_id] = _Held(
@@ -416,16 +406,11 @@ class SqlFacilityRepository:
             # every limit the reservation held, and only those
             seller_uscc, buyer_uscc = held.seller_uscc, held.buyer_uscc
             self._give_back(request_id, held, fen)
-        line = await self._line(seller_uscc)
-        if line is not None:  # None: closed since; nothing to give back to
-            line.used_fen -= min(fen, line.used_fen)
-            line.dirty = True
+        line = await self._line(seller_uscc)  # None: closed since; nothing to give back to
         buyer = None if buyer_uscc is None else await self._buyer(buyer_uscc)
-        if buyer is not None:
-            buyer.used_fen -= min(fen, buyer.used_fen)
-            buyer.dirty = True
-        if held is not None:
-            for tally in await self._holdings(held):
+        holdings = [] if held is None else await self._holdings(held)
+        for tally in (line, buyer, *holdings):
+            if tally is not None:
                 tally.give_back(fen)
 
     async def flush(self) -> None:
@@ -521,7 +506,7 @@ class SqlFacilityRepository:
                 )
             return  # settling twice does nothing: a redelivered message must not fail
         line = await self._line(held.seller_uscc)
-        headroom = 0 if line is None else line.limit_fen - line.used_fen - line.reserved_fen
+        headroom = 0 if line is None else line.headroom
         context = ReservationContext(
             amount=Decimal(used_fen),
             reserved=Decimal(held.amount_fen),
@@ -533,17 +518,11 @@ class SqlFacilityRepository:
         except TransitionRefused as refused:
             self._lifecycles.refused(Entity.RESERVATION, request_id, refused)
             raise
-        if line is not None:  # None only for a facility removed by hand; the hold still ends
-            line.reserved_fen -= held.amount_fen
-            line.used_fen += used_fen
-            line.dirty = True
+        # line None only for a facility removed by hand; the hold still ends
         buyer = None if held.buyer_uscc is None else await self._buyer(held.buyer_uscc)
-        if buyer is not None:
-            buyer.reserved_fen -= held.amount_fen
-            buyer.used_fen += used_fen
-            buyer.dirty = True
-        for tally in await self._holdings(held):
-            tally.settle(held.amount_fen, used_fen)
+        for tally in (line, buyer, *await self._holdings(held)):
+            if tally is not None:
+                tally.settle(held.amount_fen, used_fen)
         note = (
             f"{_yuan(used_fen)} used of {_yuan(held.amount_fen)} held"
             if event is _V.CONSUME
@@ -619,7 +598,10 @@ class SqlFacilityRepository:
             query = _GET_BUYERS.with_for_update() if self._lock_rows else _GET_BUYERS
             found = {
                 row.buyer_uscc: _Figures(
-                    row.currency, row.limit_fen, row.used_fen, row.reserved_fen
+                    currency=row.currency,
+                    limit_fen=row.limit_fen,
+                    used_fen=row.used_fen,
+                    reserved_fen=row.reserved_fen,
                 )
                 for row in await self._session.execute(query, {"b_buyers": wanted})
             }

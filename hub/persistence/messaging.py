@@ -82,9 +82,13 @@ class SqlOutbox:
             return
         if current() is not None:  # a row written without a trace context: the current span's
             messages = [
-                (t, e if "traceparent" in e.headers else e.model_copy(update={"headers": h}))
-                for t, e in messages
-                for h in (child_headers(e.headers),)
+                (
+                    topic,
+                    envelope
+                    if "traceparent" in envelope.headers
+                    else envelope.model_copy(update={"headers": child_headers(envelope.headers)}),
+                )
+                for topic, envelope in messages
             ]
         now = self._clock()
         await execute_many(

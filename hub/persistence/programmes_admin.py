@@ -9,14 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from canonical import Money, Party, PartyRole
 from hub.persistence.money import from_fen, to_fen
 from hub.persistence.programmes import BP, PORTFOLIO_ID, Book, Debtor
-from hub.persistence.sql import execute_many
+from hub.persistence.sql import execute_many, upsert
 from hub.persistence.tables import (
     AnchorProgrammeRow,
     AnchorSellerRow,
@@ -185,11 +183,13 @@ async def put_anchor(session: AsyncSession, terms: AnchorTerms) -> None:
         "seller_share_bp": int(terms.seller_share * BP),
         "version": 1,
     }
-    stmt = _upsert(session, AnchorProgrammeRow, values)
-    changed = {
-        k: stmt.excluded[k] for k in ("anchor_name", "currency", "limit_fen", "seller_share_bp")
-    }
-    await session.execute(stmt.on_conflict_do_update(index_elements=["anchor_uscc"], set_=changed))
+    await upsert(
+        session,
+        AnchorProgrammeRow,
+        values,
+        key="anchor_uscc",
+        update=("anchor_name", "currency", "limit_fen", "seller_share_bp"),
+    )
 
 
 async def anchor_figures(session: AsyncSession) -> list[AnchorFigures]:
@@ -363,8 +363,3 @@ async def _others(session: AsyncSession, *, excluding: str | None = None) -> int
     if excluding is not None:
         query = query.where(_debtors.c.debtor_uscc != excluding)
     return int((await session.execute(query)).scalar_one())
-
-
-def _upsert(session: AsyncSession, row: type[Any], values: dict[str, Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(row).values(values)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -19,7 +19,7 @@ from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from hub.persistence.tables import UtcDateTime
 
-__all__ = ["execute_many", "insert_ignoring_duplicates"]
+__all__ = ["execute_many", "insert_ignoring_duplicates", "upsert"]
 
 _IGNORING: dict[tuple[str, str], Insert] = {}
 
@@ -33,6 +33,22 @@ def insert_ignoring_duplicates(session: AsyncSession, table: Table) -> Insert:
         statement = make(table).on_conflict_do_nothing()
         _IGNORING[(dialect, table.name)] = statement
     return statement
+
+
+async def upsert(
+    session: AsyncSession,
+    row: Any,
+    values: dict[str, Any],
+    *,
+    key: str,
+    update: Iterable[str],
+) -> None:
+    """INSERT `values`, or where a row with that `key` exists, set only its `update` columns
+    (what a limit has used and reserved is kept): the operators' set-up of a limit."""
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(row).values(values)
+    changed = {column: stmt.excluded[column] for column in update}
+    await session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=changed))
 
 
 async def execute_many(

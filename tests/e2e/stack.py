@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -24,6 +24,8 @@ from simulators.erp.dataset import Companies, generate_companies
 from simulators.runner import RunningSimulator, running_simulators
 
 SEED = 11
+
+__all__ = ["SEED", "Stack", "request_body", "running_stack", "until_state"]
 
 
 @dataclass
@@ -40,6 +42,11 @@ class Stack:
     async def bank_ledger(self) -> list[dict[str, str]]:
         async with httpx.AsyncClient(base_url=self.sims["bank"].admin_url) as client:
             return list((await client.get("/ledger")).json())
+
+    async def request_in(self, request_id: str, *states: str) -> dict[str, Any]:
+        """The request's body once it is in one of `states` (asserted within 30 s)."""
+        async with httpx.AsyncClient(base_url=self.ingress_url) as client:
+            return await until_state(client, request_id, *states)
 
     async def settle(
         self, expected_total: int, timeout_s: float = 90.0, *, or_dead_lettered: bool = False
@@ -112,6 +119,24 @@ async def running_stack(
             await open_facilities(hub.units, facility_terms(companies.sellers, one_small=False))
             async with running_ingress(hub, port=ingress_port) as url:
                 yield Stack(hub=hub, ingress_url=url, sims=sims, companies=companies)
+
+
+async def request_body(client: httpx.AsyncClient, request_id: str) -> dict[str, Any]:
+    """`GET /v1/requests/{request_id}`, which must answer 200."""
+    answer = await client.get(f"/v1/requests/{request_id}")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def until_state(
+    client: httpx.AsyncClient, request_id: str, *states: str, timeout_s: float = 30.0
+) -> dict[str, Any]:
+    """Poll the request until it is in one of `states`; fail naming where it is stuck."""
+    deadline = time.monotonic() + timeout_s
+    while (body := await request_body(client, request_id))["state"] not in states:
+        assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
+        await asyncio.sleep(0.05)
+    return body
 
 
 def _free_port() -> int:

@@ -16,9 +16,7 @@ exported two days after the invoice.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -104,17 +102,6 @@ async def _ingest(stack: Stack, declaration: bytes) -> dict[str, Any]:
     return dict(answer.json())
 
 
-async def _state(stack: Stack, request_id: str, *states: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
-        while True:
-            body = dict((await client.get(f"/v1/requests/{request_id}")).json())
-            if body["state"] in states:
-                return body
-            assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
-            await asyncio.sleep(0.05)
-
-
 async def test_an_export_with_the_sellers_declaration_is_paid_and_another_exporters_is_reviewed(
     tmp_path,
 ):
@@ -133,8 +120,8 @@ async def test_an_export_with_the_sellers_declaration_is_paid_and_another_export
 
         paid_id = await _push(stack, paid_push)
         reviewed_id = await _push(stack, reviewed_push)
-        paid = await _state(stack, paid_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
-        reviewed = await _state(stack, reviewed_id, "MATCH_REVIEW", "REJECTED", "DISBURSED")
+        paid = await stack.request_in(paid_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
+        reviewed = await stack.request_in(reviewed_id, "MATCH_REVIEW", "REJECTED", "DISBURSED")
         ledger = await stack.bank_ledger()
 
     assert [s["kind"] for s in stored] == ["document", "document"]
@@ -154,13 +141,13 @@ async def test_with_a_declaration_required_the_invoice_waits_for_it_and_is_then_
         case = _kingdee_cases(stack)[0]
         push = _zero_rated(case)
         request_id = await _push(stack, push)
-        waiting = await _state(stack, request_id, "AWAITING_DOCUMENTS", "DISBURSED", "REJECTED")
+        waiting = await stack.request_in(request_id, "AWAITING_DOCUMENTS", "DISBURSED", "REJECTED")
 
         declaration = _declaration(
             push, 3, exporter_uscc=case.seller.uscc, exporter_name=case.seller.name
         )
         await _ingest(stack, declaration)
-        paid = await _state(stack, request_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
+        paid = await stack.request_in(request_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
 
     assert (waiting["state"], waiting["reason"]) == ("AWAITING_DOCUMENTS", "DOCUMENTS_AWAITED")
     assert f"a customs declaration under contract(s) {case.order.number}" in waiting["detail"]

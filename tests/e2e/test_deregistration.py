@@ -19,15 +19,9 @@ from hub.persistence.tables import RegistrationRow
 from routes.policy import DEFAULT_FACTOR_ACCOUNT
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
-from tests.e2e.stack import SEED, Stack, running_stack
+from tests.e2e.stack import SEED, Stack, request_body, running_stack
 
 TODAY = date.today()
-
-
-async def _body(client: httpx.AsyncClient, request_id: str) -> dict[str, Any]:
-    answer = await client.get(f"/v1/requests/{request_id}")
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
 
 
 async def _settled(stack: Stack, client: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
@@ -43,7 +37,7 @@ async def _settled(stack: Stack, client: httpx.AsyncClient, count: int) -> list[
     await stack.settle(len(results))
     bodies = []
     for result in results:
-        body = await _body(client, result.body["request_id"])  # type: ignore[index]
+        body = await request_body(client, result.body["request_id"])  # type: ignore[index]
         repay = {
             "request_id": body["request_id"],
             "reference": f"BANK-{body['request_id']}",
@@ -54,7 +48,7 @@ async def _settled(stack: Stack, client: httpx.AsyncClient, count: int) -> list[
         bodies.append(body)
     deadline = time.monotonic() + 20
     for body in bodies:
-        while (await _body(client, body["request_id"]))["state"] != "SETTLED":
+        while (await request_body(client, body["request_id"]))["state"] != "SETTLED":
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
     return bodies
@@ -86,7 +80,7 @@ async def test_the_daily_job_cancels_a_settled_financings_registration_once(tmp_
         first = await run_daily(stack.hub.units, TODAY, registry=registry)
         after = await _registration(stack, paid["request_id"])
         again = await run_daily(stack.hub.units, TODAY, registry=registry)
-        history = (await _body(client, paid["request_id"]))["history"]
+        history = (await request_body(client, paid["request_id"]))["history"]
 
     assert before["cancelled_at"] is None
     assert after["cancelled_at"] is not None  # the registry cancelled it
@@ -141,11 +135,11 @@ async def test_a_payout_the_bank_refuses_ends_rejected_and_its_registration_is_c
         )
         (result,) = await push_cases(stack.ingress_url, [case])
         await stack.settle(1)
-        refused = await _body(client, result.body["request_id"])  # type: ignore[index]
+        refused = await request_body(client, result.body["request_id"])  # type: ignore[index]
         before = await _registration(stack, refused["request_id"])
         report = await run_daily(stack.hub.units, TODAY, registry=stack.hub.services.registry)
         after = await _registration(stack, refused["request_id"])
-        history = (await _body(client, refused["request_id"]))["history"]
+        history = (await request_body(client, refused["request_id"]))["history"]
 
     assert (refused["state"], refused["reason"]) == ("REJECTED", "BANK_AM04")
     assert before["cancelled_at"] is None  # registered before the bank refused to pay

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from typer.testing import CliRunner
@@ -57,17 +55,6 @@ def _split(case: GeneratedCase) -> tuple[bytes, bytes]:
     )
 
 
-async def _state(stack: Stack, request_id: str, *states: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
-        while True:
-            body = dict((await client.get(f"/v1/requests/{request_id}")).json())
-            if body["state"] in states:
-                return body
-            assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
-            await asyncio.sleep(0.05)
-
-
 async def _push_invoice(stack: Stack, raw: bytes) -> str:
     async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
         answer = await client.post("/v1/erp/kingdee/invoices", content=raw)
@@ -83,11 +70,11 @@ async def test_an_invoice_pushed_without_its_order_waits_and_the_order_pushed_la
         case = _kingdee_case(stack, 0)
         invoice, order = _split(case)
         request_id = await _push_invoice(stack, invoice)
-        waiting = await _state(stack, request_id, "AWAITING_DOCUMENTS")
+        waiting = await stack.request_in(request_id, "AWAITING_DOCUMENTS")
 
         async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
             stored = await client.post("/v1/ingest/kingdee-sale-order", content=order)
-        paid = await _state(stack, request_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
+        paid = await stack.request_in(request_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
         ledger = await stack.bank_ledger()
 
     assert waiting["reason"] == "DOCUMENTS_AWAITED"
@@ -112,12 +99,12 @@ async def test_an_order_that_never_comes_lands_in_match_review_and_the_operator_
         case = _kingdee_case(stack, 1)
         invoice, _ = _split(case)
         request_id = await _push_invoice(stack, invoice)
-        await _state(stack, request_id, "AWAITING_DOCUMENTS")
+        await stack.request_in(request_id, "AWAITING_DOCUMENTS")
         async with stack.hub.units() as uow:
             (timer,) = await uow.timers.pending()
 
         clock.now = timer.due_at + timedelta(minutes=1)  # 72 h later (the default policy)
-        review = await _state(stack, request_id, "MATCH_REVIEW")
+        review = await stack.request_in(request_id, "MATCH_REVIEW")
         listed = await asyncio.to_thread(
             runner.invoke, app, ["review", "list", "--json", "--database-url", url]
         )
@@ -126,7 +113,7 @@ async def test_an_order_that_never_comes_lands_in_match_review_and_the_operator_
             app,
             ["review", "approve", request_id, "--note", "order on paper", "--database-url", url],
         )
-        paid = await _state(stack, request_id, "DISBURSED", "REJECTED")
+        paid = await stack.request_in(request_id, "DISBURSED", "REJECTED")
 
     assert timer.message_type == "DocumentWaitExpired"
     assert review["reason"] == "NO_ORDER"

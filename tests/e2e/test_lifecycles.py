@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,23 +12,9 @@ from hub.daily import run_daily
 from routes.policy import DEFAULT_FACTOR_ACCOUNT
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
-from tests.e2e.stack import SEED, Stack, running_stack
+from tests.e2e.stack import SEED, Stack, request_body, running_stack, until_state
 
 TODAY = date.today()
-
-
-async def _body(client: httpx.AsyncClient, request_id: str) -> dict[str, Any]:
-    answer = await client.get(f"/v1/requests/{request_id}")
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-async def _until(client: httpx.AsyncClient, request_id: str, state: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while (body := await _body(client, request_id))["state"] != state:
-        assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
-        await asyncio.sleep(0.05)
-    return body
 
 
 async def _one(stack: Stack) -> str:
@@ -66,13 +50,13 @@ async def test_a_paid_out_repaid_and_deregistered_application_shows_every_lifecy
     url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
     async with running_stack(url) as stack, httpx.AsyncClient(base_url=stack.ingress_url) as client:
         request_id = await _one(stack)
-        paid = await _body(client, request_id)
+        paid = await request_body(client, request_id)
         await _repay(client, request_id, "BANK-1", "50000.00")
-        await _until(client, request_id, "PARTIALLY_REPAID")
+        await until_state(client, request_id, "PARTIALLY_REPAID")
         await _repay(client, request_id, "BANK-2", paid["total"])  # the rest, and more
-        await _until(client, request_id, "SETTLED")
+        await until_state(client, request_id, "SETTLED")
         report = await run_daily(stack.hub.units, TODAY, registry=stack.hub.services.registry)
-        body = await _body(client, request_id)
+        body = await request_body(client, request_id)
 
     assert report.deregistration.cancelled == [request_id]
     assert paid["receivable"]["state"] == "FINANCED"
@@ -125,7 +109,7 @@ async def test_a_payout_the_bank_refuses_gives_the_hold_back_and_frees_the_recei
             empty = {"account": DEFAULT_FACTOR_ACCOUNT.number, "balance": "0.00"}
             assert (await admin.post("/balances", json=empty)).status_code == 200
         request_id = await _one(stack)
-        body = await _body(client, request_id)
+        body = await request_body(client, request_id)
 
     assert (body["state"], body["reason"]) == ("REJECTED", "BANK_AM04")
     assert body["reservation"]["state"] == "CANCELLED"  # §4.3 cancel (解冻): the hold given back

@@ -3,28 +3,11 @@ approved, it goes on to be paid; rejected, it ends with the mismatch as its reas
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
-
-import httpx
-
 from hub.review import approve, pending_reviews, reject
 from routes.policy import FlowPolicy
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
-from tests.e2e.stack import SEED, Stack, running_stack
-
-
-async def _state(stack: Stack, request_id: str, *states: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
-        while True:
-            body = dict((await client.get(f"/v1/requests/{request_id}")).json())
-            if body["state"] in states:
-                return body
-            assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
-            await asyncio.sleep(0.05)
+from tests.e2e.stack import SEED, running_stack
 
 
 async def test_a_mismatch_waits_in_review_and_the_operator_decides(tmp_path):
@@ -38,19 +21,19 @@ async def test_a_mismatch_waits_in_review_and_the_operator_decides(tmp_path):
         results = await push_cases(stack.ingress_url, odd, concurrency=1)
         first, second = (r.body["request_id"] for r in results)  # type: ignore[index]
         for request_id in (first, second):
-            body = await _state(stack, request_id, "MATCH_REVIEW")
+            body = await stack.request_in(request_id, "MATCH_REVIEW")
             assert body["reason"] in {"MATCH_AMOUNT", "MATCH_QTY"}
             assert body["awaiting_operator"] is True
         assert {i.request_id for i in await pending_reviews(stack.hub.units)} == {first, second}
 
         resumed = await approve(stack.hub.units, first, note="buyer confirmed", policy=FlowPolicy())
         assert resumed.value == "MATCHED"
-        paid = await _state(stack, first, "DISBURSED")
+        paid = await stack.request_in(first, "DISBURSED")
         assert [h["state"] for h in paid["history"]][:3] == ["SUBMITTED", "MATCH_REVIEW", "MATCHED"]
 
-        reason = (await _state(stack, second, "MATCH_REVIEW"))["reason"]
+        reason = (await stack.request_in(second, "MATCH_REVIEW"))["reason"]
         await reject(stack.hub.units, second, note="short delivery")
-        refused = await _state(stack, second, "REJECTED")
+        refused = await stack.request_in(second, "REJECTED")
         assert refused["reason"] == reason
         assert await pending_reviews(stack.hub.units) == []
         assert len(await stack.bank_ledger()) == 1

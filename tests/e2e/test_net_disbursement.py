@@ -9,12 +9,9 @@ interest = principal x 0.045 x days(payout day, due date + 10) / 365 half-up.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -22,24 +19,10 @@ import httpx
 from routes.policy import flow_policy, load_policy
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
-from tests.e2e.stack import SEED, running_stack
+from tests.e2e.stack import SEED, request_body, running_stack, until_state
 
 POLICY = Path(__file__).parents[2] / "routes" / "policies" / "bank_discount.yaml"
 FEN = Decimal("0.01")
-
-
-async def _body(client: httpx.AsyncClient, request_id: str) -> dict[str, Any]:
-    answer = await client.get(f"/v1/requests/{request_id}")
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-async def _until(client: httpx.AsyncClient, request_id: str, state: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while (body := await _body(client, request_id))["state"] != state:
-        assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
-        await asyncio.sleep(0.05)
-    return body
 
 
 async def test_a_discounted_programme_pays_the_principal_less_fee_and_interest_to_maturity(
@@ -60,7 +43,7 @@ async def test_a_discounted_programme_pays_the_principal_less_fee_and_interest_t
         await stack.settle(len(results))
         ids = [r.body["request_id"] for r in results]  # type: ignore[index]
         async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
-            bodies = [await _body(client, i) for i in ids]
+            bodies = [await request_body(client, i) for i in ids]
             ledger = {e["end_to_end_id"]: Decimal(e["amount"]) for e in await stack.bank_ledger()}
             paid = bodies[0]
             principal = Decimal(paid["disbursement"]["principal"])
@@ -71,7 +54,7 @@ async def test_a_discounted_programme_pays_the_principal_less_fee_and_interest_t
                 "amount": f"{principal:f}",
             }
             assert (await client.post("/v1/repayments", json=repay)).status_code == 202
-            settled = await _until(client, paid["request_id"], "SETTLED")
+            settled = await until_state(client, paid["request_id"], "SETTLED")
 
     assert [b["state"] for b in bodies] == ["DISBURSED"] * len(cases), [
         (b["reason"], b["detail"]) for b in bodies

@@ -4,10 +4,8 @@ and the daily job's overdue review with early warnings (§2.7, §3.6, §3.7, §4
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -17,25 +15,9 @@ from hub.persistence.tables import OutboxRow
 from routes.policy import DEFAULT_FACTOR_ACCOUNT
 from simulators.erp.dataset import generate_invoices
 from simulators.erp.pusher import push_cases
-from tests.e2e.stack import SEED, Stack, running_stack
+from tests.e2e.stack import SEED, Stack, request_body, running_stack, until_state
 
 TODAY = date.today()
-
-
-async def _request(client: httpx.AsyncClient, request_id: str) -> dict[str, Any]:
-    answer = await client.get(f"/v1/requests/{request_id}")
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-async def _until(client: httpx.AsyncClient, request_id: str, state: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while True:
-        body = await _request(client, request_id)
-        if body["state"] == state:
-            return body
-        assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
-        await asyncio.sleep(0.05)
 
 
 async def _disbursed(stack: Stack, count: int) -> list[str]:
@@ -72,7 +54,7 @@ async def test_repayments_run_the_waterfall_give_the_limit_back_and_settle_the_l
     url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
     async with running_stack(url) as stack, httpx.AsyncClient(base_url=stack.ingress_url) as client:
         (request_id,) = await _disbursed(stack, 1)
-        body = await _request(client, request_id)
+        body = await request_body(client, request_id)
         assert body["state"] == "DISBURSED"
         loan = body["loan"]
         principal = Decimal(loan["principal"])
@@ -91,7 +73,7 @@ async def test_repayments_run_the_waterfall_give_the_limit_back_and_settle_the_l
             "amount": "50000.00",
         }
         assert (await client.post("/v1/repayments", json=partial)).status_code == 202
-        body = await _until(client, request_id, "PARTIALLY_REPAID")
+        body = await until_state(client, request_id, "PARTIALLY_REPAID")
         # paid on the day of disbursement: no interest yet, and the fee was deducted from
         # the payout, so all of it is principal
         repaid = Decimal("50000.00")
@@ -100,13 +82,13 @@ async def test_repayments_run_the_waterfall_give_the_limit_back_and_settle_the_l
 
         assert (await client.post("/v1/repayments", json=partial)).status_code == 202
         await asyncio.sleep(0.3)
-        again = await _request(client, request_id)
+        again = await request_body(client, request_id)
         assert len(again["loan"]["repayments"]) == 1  # the same payment counts once
         assert again["loan"]["outstanding"] == body["loan"]["outstanding"]
 
         rest = {**partial, "reference": "BANK-0002", "amount": f"{principal:f}"}
         assert (await client.post("/v1/repayments", json=rest)).status_code == 202
-        settled = await _until(client, request_id, "SETTLED")
+        settled = await until_state(client, request_id, "SETTLED")
         assert settled["loan"]["outstanding"] == "0.00"
         assert await _used(stack, seller) == used_before - principal
 
@@ -134,8 +116,8 @@ async def test_the_daily_job_moves_late_loans_to_overdue_and_warns_once_per_leve
     url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
     async with running_stack(url) as stack, httpx.AsyncClient(base_url=stack.ingress_url) as client:
         late, paid = await _disbursed(stack, 2)
-        maturity = date.fromisoformat((await _request(client, late))["loan"]["maturity"])
-        paid_body = await _request(client, paid)
+        maturity = date.fromisoformat((await request_body(client, late))["loan"]["maturity"])
+        paid_body = await request_body(client, paid)
         settle_all = {
             "request_id": paid,
             "reference": "BANK-9",
@@ -143,24 +125,24 @@ async def test_the_daily_job_moves_late_loans_to_overdue_and_warns_once_per_leve
             "amount": f"{Decimal(paid_body['total']):f}",
         }
         assert (await client.post("/v1/repayments", json=settle_all)).status_code == 202
-        await _until(client, paid, "SETTLED")
+        await until_state(client, paid, "SETTLED")
 
         within_grace = await run_daily(stack.hub.units, maturity + timedelta(days=3))
         assert within_grace.reviewed == 1  # the settled loan is not reviewed
         assert within_grace.became_overdue == []
         assert [w[1] for w in within_grace.warned] == ["WATCH"]
-        assert (await _request(client, late))["state"] == "DISBURSED"
+        assert (await request_body(client, late))["state"] == "DISBURSED"
 
         month = await run_daily(stack.hub.units, maturity + timedelta(days=30))
         assert month.became_overdue == [late]
         assert [(w[1], w[2]) for w in month.warned] == [("ALERT", 30)]
-        assert (await _request(client, late))["state"] == "OVERDUE"
+        assert (await request_body(client, late))["state"] == "OVERDUE"
 
         assert (await run_daily(stack.hub.units, maturity + timedelta(days=31))).warned == []
 
         npl = await run_daily(stack.hub.units, maturity + timedelta(days=91))
         assert [w[1] for w in npl.warned] == ["NON_PERFORMING"]
-        body = await _request(client, late)
+        body = await request_body(client, late)
         assert (body["state"], body["reason"]) == ("OVERDUE", "NON_PERFORMING")
         assert body["loan"]["early_warning"] == "NON_PERFORMING"
         assert len(await _warnings(stack)) == 3
@@ -169,14 +151,14 @@ async def test_the_daily_job_moves_late_loans_to_overdue_and_warns_once_per_leve
         part = {**settle_all, "request_id": late, "reference": "BANK-10", "amount": "100.00"}
         assert (await client.post("/v1/repayments", json=part)).status_code == 202
         await asyncio.sleep(0.3)
-        assert (await _request(client, late))["state"] == "OVERDUE"
+        assert (await request_body(client, late))["state"] == "OVERDUE"
 
 
 async def test_the_banks_booking_notice_confirms_payouts_and_applies_credits_once(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
     async with running_stack(url) as stack, httpx.AsyncClient(base_url=stack.ingress_url) as client:
         (request_id,) = await _disbursed(stack, 1)
-        body = await _request(client, request_id)
+        body = await request_body(client, request_id)
         invoice = body["invoice"]
         account = DEFAULT_FACTOR_ACCOUNT.number
         bank = stack.sims["bank"]
@@ -199,14 +181,14 @@ async def test_the_banks_booking_notice_confirms_payouts_and_applies_credits_onc
         answer = await client.post("/v1/bank/camt054", content=notice.content)
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"settled": 1, "repayments": 1, "unmatched": []}
-        repaid = await _until(client, request_id, "PARTIALLY_REPAID")
+        repaid = await until_state(client, request_id, "PARTIALLY_REPAID")
         assert [r["reference"] for r in repaid["loan"]["repayments"]] == ["CRDT-0001"]
         assert Decimal(repaid["loan"]["outstanding"]) < Decimal(body["loan"]["principal"])
 
         again = await client.post("/v1/bank/camt054", content=notice.content)
         assert again.status_code == 200
         await asyncio.sleep(0.3)
-        later = await _request(client, request_id)
+        later = await request_body(client, request_id)
         assert len(later["loan"]["repayments"]) == 1  # the same booking counts once
         assert later["loan"]["outstanding"] == repaid["loan"]["outstanding"]
         assert [h["state"] for h in later["history"]].count("DISBURSED") == 1

@@ -12,12 +12,7 @@ commit); from there on everything runs as in production.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from decimal import Decimal
-from typing import Any
-
-import httpx
 
 from canonical import (
     DeliveryNote,
@@ -81,17 +76,6 @@ async def submit_with_delivery(stack: Stack, case: GeneratedCase) -> str:
     return request.id
 
 
-async def state_of(stack: Stack, request_id: str, *states: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=stack.ingress_url) as client:
-        while True:
-            body = dict((await client.get(f"/v1/requests/{request_id}")).json())
-            if body["state"] in states:
-                return body
-            assert time.monotonic() < deadline, f"{request_id} stuck in {body['state']}"
-            await asyncio.sleep(0.05)
-
-
 async def test_an_erp_push_whose_delivery_note_covers_less_than_the_invoice_is_paid_for_what_was_delivered(  # noqa: E501
     tmp_path,
 ):
@@ -119,7 +103,7 @@ async def test_an_erp_push_whose_delivery_note_covers_less_than_the_invoice_is_p
         # (not 1,027,972.75 x 0.80 = 822,378.20); the fee, 0.5 % of the eligible face
         # 1,027,939.30 = 5,139.6965 -> 5,139.70, is deducted: 817,211.74 paid.
         request_id = await submit_with_delivery(stack, case)
-        paid = await state_of(stack, request_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
+        paid = await stack.request_in(request_id, "DISBURSED", "REJECTED", "MATCH_REVIEW")
         ledger = await stack.bank_ledger()
 
     assert paid["state"] == "DISBURSED", (paid["reason"], paid["detail"])

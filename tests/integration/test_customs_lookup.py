@@ -13,30 +13,27 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from alembic import command
 from sqlalchemy import String, column, event, insert, select, table
 
-from canonical import Envelope, FinancingState, Money
-from connectors.bank_iso import IsoBankGateway
-from connectors.registry import HttpRegistryGateway
+from canonical import FinancingState, Money
 from hub.ingest import ingest
 from hub.intake import Intake
 from hub.persistence import Database, UnitOfWorkFactory
 from hub.persistence.db import alembic_config
-from hub.persistence.tables import AwaitedDocumentRow, OutboxRow, UtcDateTime
-from hub.runtime.consumer import RouteConsumer
+from hub.persistence.tables import AwaitedDocumentRow, UtcDateTime
 from mappings.formats import INBOUND_FORMATS
-from routes.flow import ROUTES
-from routes.policy import FlowPolicy
-from routes.registry import Services
 from tests.builders import NOW, SELLER
-from tests.integration.test_document_wait import sale_order_body, submitted
+from tests.integration.test_document_wait import (
+    _consume_match,
+    _outbox,
+    sale_order_body,
+    submitted,
+)
 from tests.routes.test_customs_match import CONTRACT, export_request
 from tests.support.customs import Goods, decmessage
 
-MATCH = next(r for r in ROUTES if r.group == "match-documents")
 DECMESSAGE = INBOUND_FORMATS["customs-decmessage"]
 SPINDLES = (Goods("数控车床主轴", "8466930000", "100", "1000.00"),)
 
@@ -61,23 +58,6 @@ async def units(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
 async def _ingest(units: UnitOfWorkFactory, raw: bytes, *, tenant: str = "t1") -> None:
     fmt = DECMESSAGE if raw.startswith(b"<?xml") else INBOUND_FORMATS["kingdee-sale-order"]
     await ingest(Intake(units), units, fmt, raw, tenant=tenant, now=NOW)
-
-
-async def _consume_match(units: UnitOfWorkFactory, envelopes: list[Envelope], **policy: Any):
-    async with httpx.AsyncClient(base_url="http://127.0.0.1:9") as unused:
-        services = Services(
-            policy=FlowPolicy(**policy),
-            clock=lambda: NOW,
-            registry=HttpRegistryGateway(unused),
-            bank=IsoBankGateway(unused),
-        )
-        await RouteConsumer(MATCH, units, services)(envelopes)
-
-
-async def _outbox(units: UnitOfWorkFactory) -> list[Envelope]:
-    async with units() as uow:
-        payloads = await uow.session.scalars(select(OutboxRow.payload).order_by(OutboxRow.id))
-        return [Envelope.model_validate_json(p) for p in payloads]
 
 
 async def test_a_declaration_is_found_by_its_contract_with_the_orders_in_one_query(units):

@@ -31,18 +31,11 @@ from routes.flow import ROUTES
 from routes.policy import FlowPolicy
 from routes.registry import Services
 from tests.builders import BUYER, NOW, financing_request
+from tests.integration.test_timers import Clock
 from tests.routes.test_matching_late_documents import delivery, order
 
 MATCH = next(r for r in ROUTES if r.group == "match-documents")
 ORDER_NO = "XSDD2611000001"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -139,10 +132,13 @@ async def test_a_tenants_orders_and_their_delivery_notes_are_found_latest_first_
     assert len([s for s in statements if "document_keys" in s]) == 1
 
 
-async def _consume_match(units: UnitOfWorkFactory, envelopes: list[Envelope]) -> None:
+async def _consume_match(
+    units: UnitOfWorkFactory, envelopes: list[Envelope], **policy: Any
+) -> None:
+    """Run the match-documents consumer on `envelopes` (no partner is called)."""
     async with httpx.AsyncClient(base_url="http://127.0.0.1:9") as unused:
         services = Services(
-            policy=FlowPolicy(),
+            policy=FlowPolicy(**policy),
             clock=lambda: NOW,
             registry=HttpRegistryGateway(unused),
             bank=IsoBankGateway(unused),
