@@ -4,6 +4,8 @@ policy chooses: `hub/channels.py`).
 
 `Hub` is built explicitly from `Settings` (no import-time state) and is an async context
 manager; the ingress, the worker command, the demo and the tests all run this same object.
+Each hub has its own metrics (`observability.metrics`), always on: its consumers, publishes and
+partner calls record into them, and `Hub.metrics.render()` reads the database gauges first.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from types import TracebackType
 from typing import Self
 
 import httpx
+from sqlalchemy import func, select
 
-from canonical import ConfigurationError, Envelope
+from canonical import ConfigurationError, Envelope, FinancingState
 from connectors.credit_bureau import HttpCreditBureau
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.registry import HttpRegistryGateway
@@ -29,14 +32,16 @@ from hub.housekeeping import Housekeeper
 from hub.intake import Intake
 from hub.mapping_pool import MappingPool
 from hub.persistence import Database, UnitOfWorkFactory
+from hub.persistence.tables import DeadLetterRow, OutboxRow, RequestRow
 from hub.runtime.consumer import RouteConsumer
 from hub.runtime.relay import OutboxRelay
 from hub.timekeeping import Timekeeper
 from hub.transport.base import Outgoing, Transport
 from hub.transport.embedded import EmbeddedTransport
 from hub.transport.factory import make_transport
-from observability.http import traced_client
+from observability.http import metered, traced_client
 from observability.messaging import TracedPublisher, sent
+from observability.metrics import DatabaseFigures, MeteredPublisher, Metrics
 from observability.tracing import Tracing
 from routes.flow import ROUTES
 from routes.policy import FlowPolicy, flow_policy, load_policy
@@ -85,7 +90,16 @@ class Hub:
         self.transport = transport or make_transport(settings, self._undelivered)
         self.tracing = Tracing(settings.tracing) if settings.tracing.exporters else None
         """Spans to the configured exporters; None: tracing off (a test may install its own)."""
-        publisher = TracedPublisher(self.transport)  # a `send {topic}` span per message
+        tracing = settings.tracing
+        self.metrics = Metrics(
+            resource={"service.name": tracing.service_name, **(tracing.resource_attributes or {})},
+            refresh=self._database_figures,
+        )
+        """This hub's instruments; `render()` is the Prometheus text of `GET /metrics`."""
+        # A `send {topic}` span per message, around the measured publish to the transport.
+        publisher = TracedPublisher(
+            MeteredPublisher(self.transport, self.metrics.publishes(self.transport.name))
+        )
         self._registry_http = traced_client(
             httpx.AsyncClient(base_url=settings.registry_url, timeout=timeout, limits=limits),
             "registry",
@@ -131,9 +145,17 @@ class Hub:
                 retry=settings.retry,
                 call_concurrency=settings.http_connections,
                 messaging_system=self.transport.name,
+                meter=self.metrics.route(
+                    system=self.transport.name, topic=route.topic, group=route.group
+                ),
             )
             for route in (routes if consume else ())
         ]
+        partners = [self._registry_http, self._vat_http, self._credit_http]
+        partners.append(self.bank_channel._client)  # its peer named by the channel
+        for client in partners:
+            if client is not None:
+                metered(client, self.metrics)
         self.housekeeper: Housekeeper | None = None
         if self.consumers and settings.retention_days > 0:
             self.housekeeper = Housekeeper(
@@ -206,6 +228,7 @@ class Hub:
             await self._credit_http.aclose()
         if self.tracing is not None:
             await self.tracing.aclose()
+        self.metrics.shutdown()
         await self.database.aclose()
 
     async def publish_now(self, messages: Sequence[Outgoing]) -> None:
@@ -224,6 +247,37 @@ class Hub:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def _database_figures(self) -> DatabaseFigures:
+        """The metrics' gauges: outbox lag, open dead letters per group (every route's, 0 when
+        none), applications per state (every state's)."""
+        async with self.database.session() as session:
+            unpublished, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxRow.created_at)).where(
+                        OutboxRow.published_at.is_(None)
+                    )
+                )
+            ).one()
+            dead = (
+                await session.execute(
+                    select(DeadLetterRow.consumer, func.count())
+                    .where(DeadLetterRow.replayed_at.is_(None))
+                    .group_by(DeadLetterRow.consumer)
+                )
+            ).all()
+            states = (
+                await session.execute(
+                    select(RequestRow.state, func.count()).group_by(RequestRow.state)
+                )
+            ).all()
+        lag = 0.0 if oldest is None else max(0.0, (self.clock() - oldest).total_seconds())
+        return DatabaseFigures(
+            unpublished=int(unpublished),
+            oldest_unpublished_seconds=lag,
+            dead_letters={r.group: 0 for r in ROUTES} | {str(g): int(n) for g, n in dead},
+            applications={s.value: 0 for s in FinancingState} | {str(s): int(n) for s, n in states},
+        )
 
     def _ecny_notices(self) -> EcnyNotices | None:
         key = self.bank_channel.ecny_operator_public_key

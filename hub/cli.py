@@ -25,13 +25,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -139,11 +138,20 @@ def _settings(database_url: str | None = None, **overrides: Any) -> Settings:
     return Settings.from_env(database_url=database_url, **{**serving_defaults(), **overrides})
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+def _logging(verbose: bool, *, default_format: Literal["json", "text"] = "json") -> None:
+    """Scrubbed logs, JSON lines by default, as FACTORHUB_LOG_FORMAT and FACTORHUB_LOG_LEVEL
+    say (`observability.logs`); `--verbose`: at least INFO. A bad value stops the command."""
+    import os
+
+    from canonical import ConfigurationError
+    from observability.logs import configure_logging, log_settings
+
+    try:
+        chosen = log_settings(os.environ, default_format=default_format, verbose=verbose)
+    except ConfigurationError as error:
+        Console(stderr=True).print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    configure_logging(chosen.format, chosen.level)
 
 
 @db_app.command("upgrade")
@@ -217,14 +225,26 @@ def serve(
 @app.command()
 def worker(
     database_url: DatabaseOpt = None,
+    metrics_port: Annotated[
+        int, typer.Option(min=0, help="Serve GET /metrics (Prometheus text) here; 0: not.")
+    ] = 0,
+    metrics_host: Annotated[str, typer.Option(help="Interface of --metrics-port.")] = "127.0.0.1",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the route consumers and the outbox relay until SIGTERM."""
+    """Run the route consumers and the outbox relay until SIGTERM (with --metrics-port, also
+    a minimal HTTP server for Prometheus to scrape)."""
     _logging(verbose)
+    import contextlib
+
     from hub.app import Hub
+    from observability.metrics import serving
 
     async def go() -> None:
-        async with Hub(_settings(database_url)):
+        async with Hub(_settings(database_url)) as hub, contextlib.AsyncExitStack() as stack:
+            if metrics_port:
+                await stack.enter_async_context(
+                    serving(hub.metrics, host=metrics_host, port=metrics_port)
+                )
             await _until_signalled()
 
     run(go)
@@ -757,7 +777,7 @@ def demo(
     Exits 0 only when every accepted invoice reached a terminal state or waits, with its
     reason, for an operator (`factorhub review list`).
     """
-    _logging(verbose)
+    _logging(verbose, default_format="text")
     from hub.demo import DEMO_DATABASE, render_summary, run_demo
 
     if transport not in {"embedded", "kafka", "rabbitmq"}:

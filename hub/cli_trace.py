@@ -49,6 +49,13 @@ def trace_command(
     ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="List traces with an error.")] = False,
     limit: Annotated[int, typer.Option("--limit", help="Rows for --failed.")] = 20,
+    statements: Annotated[
+        bool,
+        typer.Option(
+            "--statements/--no-statements",
+            help="Show each database statement as its own span (default: a count per span).",
+        ),
+    ] = False,
     database_url: Annotated[
         str | None,
         typer.Option("--database-url", envvar="FACTORHUB_DATABASE_URL", help="SQLAlchemy URL."),
@@ -63,7 +70,7 @@ def trace_command(
         if not spans:
             console.print(f"no spans for {request_id} (is tracing on? FACTORHUB_OTEL_EXPORTERS)")
             raise typer.Exit(1)
-        for tree in render_trace(spans):
+        for tree in render_trace(spans, statements=statements):
             console.print(tree)
         return
     rows = asyncio.run(_list(settings.database_url, slowest, limit))
@@ -75,11 +82,18 @@ def trace_command(
         )
 
 
-def render_trace(spans: list[SpanRecord]) -> list[Tree]:
-    """One tree per trace; a span whose parent is missing (not stored) hangs from the root."""
+def render_trace(spans: list[SpanRecord], *, statements: bool = False) -> list[Tree]:
+    """One tree per trace; a span whose parent is missing (not stored) hangs from the root.
+    Database statements are folded into their parent's label (count and time) unless
+    `statements`: a hop runs a dozen, and the hops are what an engineer follows."""
     trees: list[Tree] = []
     by_trace: dict[str, list[SpanRecord]] = {}
+    folded: dict[str, tuple[int, float]] = {}
     for span in spans:
+        if not statements and "db.system.name" in span.attributes and span.parent_id:
+            count, took = folded.get(span.parent_id, (0, 0.0))
+            folded[span.parent_id] = (count + 1, took + span.duration_ms)
+            continue
         by_trace.setdefault(span.trace_id, []).append(span)
     for trace_id, members in by_trace.items():
         ids = {s.span_id for s in members}
@@ -90,16 +104,24 @@ def render_trace(spans: list[SpanRecord]) -> list[Tree]:
         start = min(s.start_ns for s in members)
         total = (max(s.end_ns for s in members) - start) / 1e6
         root = Tree(f"trace {trace_id}  {total:.1f} ms")
-        _grow(root, None, children, start)
+        _grow(root, None, children, start, folded)
         trees.append(root)
     return trees
 
 
 def _grow(
-    node: Tree, parent: str | None, children: dict[str | None, list[SpanRecord]], start: int
+    node: Tree,
+    parent: str | None,
+    children: dict[str | None, list[SpanRecord]],
+    start: int,
+    folded: dict[str, tuple[int, float]],
 ) -> None:
     for span in sorted(children.get(parent, []), key=lambda s: s.start_ns):
-        _grow(node.add(_label(span, start)), span.span_id, children, start)
+        label = _label(span, start)
+        if span.span_id in folded:
+            count, took = folded[span.span_id]
+            label += f"  [cyan]{count} db statement(s) {took:.1f} ms[/]"
+        _grow(node.add(label), span.span_id, children, start, folded)
 
 
 def _label(span: SpanRecord, start: int) -> str:

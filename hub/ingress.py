@@ -2,7 +2,8 @@
 
 A push is answered 202 only after the request and its first message are durably committed.
 Bad input gets 422 listing every problem (JSON path, value, reason) and stores nothing; an
-oversized body gets 413 before it is read to the end.
+oversized body gets 413 before it is read to the end. `GET /metrics` is the hub's metrics in
+the Prometheus text format (`observability.metrics`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hub.repayments import RepaymentRefused, accept_camt054, accept_repayment, p
 from mappings.catalogue import InboundFormat
 from mappings.formats import INBOUND_FORMATS, UnknownFormat, recognise
 from observability.http import TracingMiddleware
+from observability.metrics import CONTENT_TYPE
 from routes.flow import ROUTES
 from routes.policy import problems_of
 from routes.ports import LoanRecord
@@ -393,6 +395,15 @@ def create_app(hub: Hub) -> FastAPI:
     @app.get("/asyncapi.json", summary="AsyncAPI 3.0 description of the message bus")
     async def asyncapi() -> dict[str, Any]:
         return asyncapi_document([c.route for c in hub.consumers] or ROUTES)
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {}}}},
+        summary="The hub's metrics (OpenTelemetry), in the Prometheus text format",
+    )
+    async def metrics() -> Response:
+        return Response(await hub.metrics.render(), media_type=CONTENT_TYPE)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -34,7 +34,8 @@ async def serve_forever(settings: Settings, *, host: str, port: int, workers: bo
             create_app(hub),
             host=host,
             port=port,
-            log_level="warning",
+            log_config=None,  # its lines go through the hub's handler (observability.logs)
+            log_level=None,  # at the hub's level
             access_log=False,
             lifespan="off",
         )
@@ -58,7 +59,8 @@ async def running_ingress(
         create_app(hub),
         host=host,
         port=port,
-        log_level="warning",
+        log_config=None,  # its lines go through the hub's handler (observability.logs)
+        log_level=None,  # at the hub's level
         access_log=False,
         lifespan="off",
     )

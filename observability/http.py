@@ -6,26 +6,34 @@ server, `{method}` for the client; `http.request.method`, `url.path`/`url.full` 
 it can carry identifiers), `http.route`, `server.address`, `server.port`,
 `http.response.status_code`, `error.type`. The client injects `traceparent` so a partner that
 traces joins the trace; the server continues a `traceparent` an ERP sends.
+
+The client transport also records each request's duration (`http.client.request.duration`, by
+peer) once `metered` gives it the hub's instruments, whether tracing is on or not. Scrapes of
+`/metrics` get no SERVER span: one every few seconds would bury the requests worth reading.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter
 from typing import Any
 
 import httpx
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from observability.metrics import HttpMeter, Metrics
 from observability.tracing import current
 
-__all__ = ["TracedHttpTransport", "TracingMiddleware", "traced_client"]
+__all__ = ["TracedHttpTransport", "TracingMiddleware", "metered", "traced_client"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_SCRAPED = "/metrics"
 
 
 class TracingMiddleware:
@@ -36,7 +44,7 @@ class TracingMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tracer = current()
-        if tracer is None or scope["type"] != "http":
+        if tracer is None or scope["type"] != "http" or scope["path"] == _SCRAPED:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -79,16 +87,19 @@ class TracingMiddleware:
 
 
 class TracedHttpTransport(httpx.AsyncBaseTransport):
-    """Wraps an httpx transport: one CLIENT span per request sent (tracing on)."""
+    """Wraps an httpx transport: one CLIENT span per request sent (tracing on), and its
+    duration in `http.client.request.duration` (with a meter: always, tracing or not)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, *, system: str) -> None:
         self.inner = inner
         self.system = system
+        self.meter: HttpMeter | None = None
+        """Set by `metered`: the hub's instruments for this peer."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         tracer = current()
         if tracer is None:
-            return await self.inner.handle_async_request(request)
+            return await self._send(request)
         url = request.url
         with tracer.start_as_current_span(
             request.method,
@@ -105,7 +116,7 @@ class TracedHttpTransport(httpx.AsyncBaseTransport):
         ) as span:
             propagate.inject(request.headers)
             try:
-                response = await self.inner.handle_async_request(request)
+                response = await self._send(request)
             except Exception as error:
                 span.set_attribute("error.type", type(error).__name__)
                 span.record_exception(error)
@@ -117,6 +128,24 @@ class TracedHttpTransport(httpx.AsyncBaseTransport):
                 span.set_status(Status(StatusCode.ERROR))
             return response
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        meter = self.meter
+        if meter is None:
+            return await self.inner.handle_async_request(request)
+        url = request.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        started = perf_counter()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception as error:
+            elapsed = perf_counter() - started
+            meter.record(elapsed, method=request.method, host=url.host, port=port, error=error)
+            raise
+        elapsed = perf_counter() - started
+        status = response.status_code
+        meter.record(elapsed, method=request.method, host=url.host, port=port, status=status)
+        return response
+
     async def aclose(self) -> None:
         await self.inner.aclose()
 
@@ -127,4 +156,14 @@ def traced_client(client: httpx.AsyncClient, system: str) -> httpx.AsyncClient:
     inner = client._transport
     if not isinstance(inner, TracedHttpTransport):
         client._transport = TracedHttpTransport(inner, system=system)
+    return client
+
+
+def metered(client: httpx.AsyncClient, metrics: Metrics) -> httpx.AsyncClient:
+    """`client` (made by `traced_client`), the duration of each of its requests recorded in
+    `metrics` under its peer's name."""
+    transport = client._transport
+    if not isinstance(transport, TracedHttpTransport):
+        raise TypeError("metered() needs a client made by traced_client()")
+    transport.meter = metrics.http_client(transport.system)
     return client

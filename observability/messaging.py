@@ -11,19 +11,55 @@ span that was current when the batch arrived when there is one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from canonical.envelope import Envelope
-from observability.tracing import current
+from observability.tracing import current, parent_context, stamp
 
-__all__ = ["TracedPublisher", "business_attributes", "consumer_span", "fail", "sent"]
+__all__ = [
+    "Deliveries",
+    "TracedPublisher",
+    "business_attributes",
+    "consumer_span",
+    "delivered",
+    "fail",
+    "sent",
+]
 
 _Transport = Any  # hub.transport.base.Transport; observability imports nothing of the hub
+
+Deliveries = Mapping[str, Mapping[str, AttributeValue]]
+"""By message id: how the broker delivered it (`messaging.kafka.offset`, partition, key;
+`messaging.rabbitmq.message.delivery_tag`, routing key)."""
+
+_DELIVERIES: ContextVar[Deliveries | None] = ContextVar("factorhub_deliveries", default=None)
+
+
+@contextlib.contextmanager
+def delivered(deliveries: Deliveries) -> Iterator[None]:
+    """While a transport's batch handler runs: what the broker said of each message, for the
+    consumer's `process` spans (the batch handler's signature stays envelopes only)."""
+    token = _DELIVERIES.set(deliveries)
+    try:
+        yield
+    finally:
+        _DELIVERIES.reset(token)
+
+
+def _send_attributes(system: str, topic: str, envelope: Envelope) -> dict[str, AttributeValue]:
+    """The broker-specific attributes a publish knows before it is sent."""
+    if system == "kafka" and envelope.key:
+        return {"messaging.kafka.message.key": envelope.key}
+    if system == "rabbitmq":
+        return {"messaging.rabbitmq.destination.routing_key": topic}
+    return {}
 
 
 def business_attributes(envelope: Envelope, message: object | None = None) -> dict[str, str]:
@@ -31,7 +67,6 @@ def business_attributes(envelope: Envelope, message: object | None = None) -> di
     attributes = {
         "factorhub.request_id": envelope.correlation_id,
         "factorhub.tenant": envelope.tenant,
-        "factorhub.message.type": envelope.type,
     }
     request = getattr(message, "request", None)
     invoice = getattr(request, "invoice", None)
@@ -50,10 +85,9 @@ def sent(system: str, outgoing: Sequence[tuple[str, Envelope]]) -> tuple[list[Sp
     spans: list[Span] = []
     stamped: list[Any] = []
     for topic, envelope in outgoing:
-        parent = propagate.extract(envelope.headers)
         span = tracer.start_span(
             f"send {topic}",
-            context=parent,
+            context=parent_context(envelope.headers),
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": system,
@@ -61,12 +95,12 @@ def sent(system: str, outgoing: Sequence[tuple[str, Envelope]]) -> tuple[list[Sp
                 "messaging.operation.name": "send",
                 "messaging.destination.name": topic,
                 "messaging.message.id": envelope.message_id,
-                "messaging.message.conversation_id": envelope.correlation_id,
+                **_send_attributes(system, topic, envelope),
                 **business_attributes(envelope, envelope.decoded),
             },
         )
         headers = dict(envelope.headers)
-        propagate.inject(headers, context=trace.set_span_in_context(span))
+        stamp(headers, span)
         spans.append(span)
         stamped.append((topic, envelope.model_copy(update={"headers": headers})))
     return spans, stamped
@@ -81,9 +115,11 @@ def consumer_span(
         return None
     ambient = trace.get_current_span().get_span_context()
     links = [Link(ambient)] if ambient.is_valid else None
+    deliveries = _DELIVERIES.get()
+    delivery = None if deliveries is None else deliveries.get(envelope.message_id)
     return tracer.start_span(
         f"process {topic}",
-        context=propagate.extract(envelope.headers, context=otel_context.Context()),
+        context=parent_context(envelope.headers),
         kind=SpanKind.CONSUMER,
         links=links,
         attributes={
@@ -93,7 +129,7 @@ def consumer_span(
             "messaging.destination.name": topic,
             "messaging.consumer.group.name": group,
             "messaging.message.id": envelope.message_id,
-            "messaging.message.conversation_id": envelope.correlation_id,
+            **(delivery or {}),
             **business_attributes(envelope, message),
         },
     )

@@ -6,6 +6,10 @@ messages quote partner answers) and status descriptions. An attribute whose NAME
 is replaced whole; any other text loses what LOOKS like a secret (a run of 12 to 30 digits, a
 resident ID number, a PEM private key, an Authorization value, `password=...`, credentials in
 a URL). The business identifiers the trace is searched by are kept as they are.
+
+Log lines (`observability.logs`) follow the same rules, and lose the value of every secret-named
+key they quote as well (`scrub_log_text`, `scrub_log_fields`): a line often carries a header, a
+JSON body or a repr, where `"access_token": "..."` hides from the plain text rules.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status
 
-__all__ = ["REDACTED", "ScrubbingProcessor", "scrub_attributes", "scrub_text"]
+__all__ = [
+    "REDACTED",
+    "ScrubbingProcessor",
+    "scrub_attributes",
+    "scrub_log_fields",
+    "scrub_log_text",
+    "scrub_text",
+]
 
 REDACTED = "[REDACTED]"
 
@@ -36,6 +47,15 @@ _SECRET_TEXT = re.compile(
     r"|(?<=://)[^/\s:@]+:[^/\s@]+(?=@)",  # user:password in a URL
     re.IGNORECASE | re.DOTALL,
 )
+_SECRET_PAIR = re.compile(  # logs quote headers, JSON and reprs: `"access_token": "..."`
+    r"(?P<key>\\?[\"']?[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_.-]?key|private[_.-]?key"
+    r"|authori[sz]ation|cookie|credentials?|密码|口令|密钥)(?:[_.-]?(?:key|value))?"
+    r"\\?[\"']?\s*[=:：]\s*)"
+    r"(?!\\?[\"']?\[REDACTED\])"
+    r"(?P<value>\\\"(?:(?!\\\").)*\\\"|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'"
+    r"|(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s,;&\"'}\])\\]+)",
+    re.IGNORECASE,
+)
 _KEPT = frozenset(
     {
         "factorhub.request_id",
@@ -46,9 +66,28 @@ _KEPT = frozenset(
 )
 
 
+_CLEAN: set[str] = set()
+"""Texts already found to hold nothing secret (topic names, groups, URLs, tenants repeat on
+every span): a set lookup instead of the regex. Only clean texts are remembered, so the memo
+never holds a secret; it is emptied when it grows past `_CLEAN_LIMIT`."""
+_CLEAN_LIMIT = 8192
+_CLEAN_LENGTH = 256
+
+_KEEP, _REDACT, _SCRUB = 0, 1, 2
+_RULES: dict[str, int] = {}
+"""What to do with an attribute, by its name (names are few and repeat): computed once."""
+
+
 def scrub_text(text: str) -> str:
     """`text` without anything that looks like a secret."""
-    return _SECRET_TEXT.sub(REDACTED, text)
+    if text in _CLEAN:
+        return text
+    cleaned = _SECRET_TEXT.sub(REDACTED, text)
+    if cleaned == text and len(text) <= _CLEAN_LENGTH:
+        if len(_CLEAN) >= _CLEAN_LIMIT:
+            _CLEAN.clear()
+        _CLEAN.add(text)
+    return cleaned
 
 
 def scrub_attributes(attributes: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -59,6 +98,28 @@ def scrub_attributes(attributes: Mapping[str, Any]) -> dict[str, Any] | None:
         if new is not value:
             cleaned = dict(attributes) if cleaned is None else cleaned
             cleaned[key] = new
+    return cleaned
+
+
+def scrub_log_text(text: str) -> str:
+    """`scrub_text`, and the value of every secret-named key: a log line quotes headers, JSON
+    bodies and reprs (`"access_token": "..."`, `{'password': '...'}`), which span attributes,
+    one value each, do not."""
+    return _SECRET_PAIR.sub(_redact_pair, scrub_text(text))
+
+
+def scrub_log_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A log record's extra fields by the span attributes' rules (names, kept identifiers),
+    their text by `scrub_log_text`."""
+    scrubbed = scrub_attributes(fields)
+    cleaned = dict(fields) if scrubbed is None else scrubbed
+    for key, value in cleaned.items():
+        if key in _KEPT:
+            continue
+        if isinstance(value, str):
+            cleaned[key] = scrub_log_text(value)
+        elif isinstance(value, tuple | list):
+            cleaned[key] = tuple(scrub_log_text(v) if isinstance(v, str) else v for v in value)
     return cleaned
 
 
@@ -81,10 +142,20 @@ class ScrubbingProcessor(SpanProcessor):
         return self.inner.force_flush(timeout_millis)
 
 
+def _rule(key: str) -> int:
+    rule = _RULES.get(key)
+    if rule is None:
+        rule = _KEEP if key in _KEPT else _REDACT if _SECRET_NAME.search(key) else _SCRUB
+        if len(_RULES) < _CLEAN_LIMIT:
+            _RULES[key] = rule
+    return rule
+
+
 def _scrub(key: str, value: Any) -> Any:
-    if key in _KEPT:
+    rule = _rule(key)
+    if rule == _KEEP:
         return value
-    if _SECRET_NAME.search(key):
+    if rule == _REDACT:
         return REDACTED
     if isinstance(value, str):
         cleaned = scrub_text(value)
@@ -120,3 +191,9 @@ def _scrubbed(span: ReadableSpan) -> ReadableSpan:
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
     )
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    value = match["value"]
+    quote = value[:2] if value.startswith('\\"') else value[0] if value[0] in "\"'" else ""
+    return f"{match['key']}{quote}{REDACTED}{quote}"

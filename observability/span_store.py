@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from sqlalchemy import (
@@ -101,25 +102,32 @@ class LocalSpanStore(SpanProcessor):
     """A span processor that queues finished spans and writes them to `trace_spans`."""
 
     def __init__(self, *, interval: float = 0.5) -> None:
-        self._queue: deque[ReadableSpan] = deque(maxlen=_MAX_QUEUED)
+        self._queue: deque[tuple[Any, ...]] = deque(maxlen=_MAX_QUEUED)
+        """Rows, not spans: a span's objects are freed as it ends (fewer for the collector)."""
         self._interval = interval
         self._engine: AsyncEngine | None = None
+        self._insert: _Insert | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._insert = _Insert.compiled_for(engine)
         async with engine.begin() as conn:
             await conn.run_sync(METADATA.create_all, checkfirst=True)
         self._task = asyncio.create_task(self._run(), name="span-store")
 
     async def flush(self) -> int:
         """Write every queued span now; returns how many."""
-        if self._engine is None or not self._queue:
+        if self._engine is None or self._insert is None or not self._queue:
             return 0
-        spans = [self._queue.popleft() for _ in range(len(self._queue))]
-        async with self._engine.begin() as conn:
-            await conn.execute(insert(SPANS), [_row(s) for s in spans])
-        return len(spans)
+        rows = [self._queue.popleft() for _ in range(len(self._queue))]
+        try:
+            async with self._engine.begin() as conn:
+                await conn.exec_driver_sql(self._insert.sql, self._insert.parameters(rows))
+        except BaseException:
+            self._queue.extendleft(reversed(rows))  # kept for the next round (bounded)
+            raise
+        return len(rows)
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -136,7 +144,7 @@ class LocalSpanStore(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is not None and span.context.trace_flags.sampled:
-            self._queue.append(span)
+            self._queue.append(_row(span))
 
     def shutdown(self) -> None:
         return None
@@ -214,24 +222,56 @@ async def _summaries(engine: AsyncEngine, limit: int, *, failed: bool) -> list[T
     ]
 
 
-def _row(span: ReadableSpan) -> dict[str, Any]:
+_COLUMNS = tuple(c.name for c in SPANS.columns if c.name != "id")
+_IN_ORDER = tuple(range(len(_COLUMNS)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Insert:
+    """The INSERT compiled once for the engine's dialect, run as the driver's executemany:
+    SQLAlchemy's per-row parameter handling would cost as much as building the row."""
+
+    sql: str
+    order: tuple[int, ...] | None
+    """Where each positional parameter comes from in a row; None: the driver takes names."""
+
+    @classmethod
+    def compiled_for(cls, engine: AsyncEngine) -> _Insert:
+        compiled = insert(SPANS).compile(dialect=engine.dialect, column_keys=list(_COLUMNS))
+        positions = compiled.positiontup
+        order = None if positions is None else tuple(_COLUMNS.index(n) for n in positions)
+        return cls(str(compiled), order)
+
+    def parameters(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        if self.order is None:
+            return [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+        if self.order == _IN_ORDER:
+            return rows
+        order = self.order
+        return [tuple(row[i] for i in order) for row in rows]
+
+
+def _row(span: ReadableSpan) -> tuple[Any, ...]:
+    """The span's values in `_COLUMNS` order."""
     context = span.context
     assert context is not None
-    attributes = dict(span.attributes or {})
-    return {
-        "trace_id": f"{context.trace_id:032x}",
-        "span_id": f"{context.span_id:016x}",
-        "parent_id": None if span.parent is None else f"{span.parent.span_id:016x}",
-        "name": span.name[:200],
-        "kind": span.kind.name,
-        "service": str(span.resource.attributes.get("service.name", "factorhub"))[:100],
-        "start_ns": span.start_time or 0,
-        "end_ns": span.end_time or span.start_time or 0,
-        "status": span.status.status_code.name,
-        "status_message": span.status.description,
-        "request_id": _text(attributes.get("factorhub.request_id")),
-        "attributes": json.dumps(attributes, default=str, ensure_ascii=False),
-    }
+    attributes = span.attributes or {}
+    parent = span.parent
+    status = span.status
+    return (
+        f"{context.trace_id:032x}",
+        f"{context.span_id:016x}",
+        None if parent is None else f"{parent.span_id:016x}",
+        span.name[:200],
+        span.kind.name,
+        str(span.resource.attributes.get("service.name", "factorhub"))[:100],
+        span.start_time or 0,
+        span.end_time or span.start_time or 0,
+        status.status_code.name,
+        status.description,
+        _text(attributes.get("factorhub.request_id")),
+        orjson.dumps(dict(attributes), default=str).decode(),
+    )
 
 
 def _text(value: object) -> str | None:

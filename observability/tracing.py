@@ -25,7 +25,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -34,7 +35,8 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, Tracer
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from canonical import ConfigurationError
@@ -50,6 +52,8 @@ __all__ = [
     "current",
     "install",
     "installed",
+    "parent_context",
+    "stamp",
     "tracing_settings",
 ]
 
@@ -130,8 +134,65 @@ def child_headers(headers: Mapping[str, str]) -> dict[str, str]:
     if _tracer is not None:
         copy.pop("traceparent", None)
         copy.pop("tracestate", None)
-        propagate.inject(copy)
+        stamp(copy, trace.get_current_span())
     return copy
+
+
+_W3C = TraceContextTextMapPropagator()
+_EMPTY = Context()
+_PARENTS: dict[str, Context] = {}
+"""Contexts by the `traceparent` (and `tracestate`) text that names them. A message's context
+is written by one span and read by the next hop's (in the embedded transport, moments later in
+the same process): remembered here, the read is a lookup instead of a parse. Bounded."""
+_PARENTS_LIMIT = 4096
+
+
+def parent_context(headers: Mapping[str, str]) -> Context:
+    """The remote parent named by the W3C `traceparent` in a message's `headers`; an empty
+    context (a new trace) when there is none or it is malformed. Messages carry W3C Trace
+    Context on every transport, whatever propagators the process has configured."""
+    traceparent = headers.get("traceparent")
+    if traceparent is None:
+        return _EMPTY
+    key = _key(traceparent, headers.get("tracestate"))
+    context = _PARENTS.get(key)
+    if context is None:
+        context = _W3C.extract(headers, context=_EMPTY)
+        _remember(key, context)
+    return context
+
+
+def stamp(headers: dict[str, str], span: Span) -> None:
+    """Write `span`'s context into `headers` as W3C `traceparent` (and `tracestate`); nothing
+    when the span is not valid (no current span)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return
+    traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    headers["traceparent"] = traceparent
+    state = context.trace_state.to_header() if context.trace_state else None
+    if state:
+        headers["tracestate"] = state
+    key = _key(traceparent, state)
+    if key not in _PARENTS:
+        remote = SpanContext(
+            context.trace_id,
+            context.span_id,
+            is_remote=True,
+            trace_flags=context.trace_flags,
+            trace_state=context.trace_state,
+        )
+        _remember(key, trace.set_span_in_context(NonRecordingSpan(remote), _EMPTY))
+
+
+def _key(traceparent: str, tracestate: str | None) -> str:
+    return traceparent if not tracestate else f"{traceparent};{tracestate}"
+
+
+def _remember(key: str, context: Context) -> None:
+    if len(_PARENTS) >= _PARENTS_LIMIT:
+        _PARENTS.clear()
+    _PARENTS[key] = context
 
 
 class Tracing:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from simulators.common import tracing
 from simulators.erp.dataset import ANOMALIES, GeneratedCase, generate_companies, generate_invoices
 from simulators.erp.payloads import hub_path, render
 from simulators.runner import SIMULATORS, RunningSimulator, running_simulators
@@ -88,21 +89,25 @@ async def up(
     ports: dict[str, int] | None = None,
     scenario: dict[str, dict[str, Any]] | None = None,
 ) -> None:
+    """Run `names` until SIGTERM/SIGINT. The OTEL_* variables in the environment switch their
+    tracing on (`simulators.common.tracing`); a bad one raises ValueError before any starts."""
+    export = tracing.export_settings(os.environ)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with running_simulators(names, seed=seed, host=host, ports=ports) as sims:
-        apply_scenario(sims, scenario or {})
-        if ports_file is not None:
-            _write_ports(ports_file, sims)
-        for name, sim in sims.items():
-            print(f"{name}: {sim.base_url}", flush=True)
-        try:
-            await stop.wait()
-        finally:
+    with tracing.configured(export):  # on exit: the spans still queued are sent
+        async with running_simulators(names, seed=seed, host=host, ports=ports) as sims:
+            apply_scenario(sims, scenario or {})
             if ports_file is not None:
-                _remove(ports_file)
+                _write_ports(ports_file, sims)
+            for name, sim in sims.items():
+                print(f"{name}: {sim.base_url}", flush=True)
+            try:
+                await stop.wait()
+            finally:
+                if ports_file is not None:
+                    _remove(ports_file)
 
 
 def _summary(case: GeneratedCase) -> dict[str, Any]:
@@ -167,12 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "up":
         scenario = load_scenario(args.scenario) if args.scenario else None
-        asyncio.run(
-            up(args.only, args.seed, args.host, args.ports_file, dict(args.port), scenario)
-        )
+        try:
+            tracing.export_settings(os.environ)  # a bad OTEL_* value: a usage error, not a trace
+        except ValueError as error:
+            parser.error(str(error))
+        asyncio.run(up(args.only, args.seed, args.host, args.ports_file, dict(args.port), scenario))
     else:
         _dataset(args)
     return 0

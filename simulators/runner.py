@@ -102,6 +102,7 @@ async def running_simulators(
             port = sock.getsockname()[1]
             config = uvicorn.Config(
                 app,
+                log_config=None,  # no handlers of uvicorn's own: the host process's logging
                 log_level="warning",
                 access_log=False,
                 lifespan="off",

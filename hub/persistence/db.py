@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hub.persistence.inline_sqlite import inline_connect
+from observability.database import instrument
 
 __all__ = ["Checkpointer", "Database", "alembic_config", "is_sqlite"]
 
@@ -90,6 +91,7 @@ class Database:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
             )
+        instrument(self.engine)  # database spans, inside a traced request only
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

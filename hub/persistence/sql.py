@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from hub.persistence.tables import UtcDateTime
+from observability.database import statement_span
 
 __all__ = ["execute_many", "insert_ignoring_duplicates", "upsert"]
 
@@ -68,13 +69,15 @@ async def execute_many(
     if plan is None:
         result = await session.execute(statement, list(rows))
         return int(result.rowcount)  # type: ignore[attr-defined]
-    connection = await (await session.connection()).get_raw_connection()
+    bound = await session.connection()
+    connection = await bound.get_raw_connection()
     driver: sqlite3.Connection = connection.driver_connection._connection  # type: ignore[union-attr]
     values = [plan.values(row) for row in rows]
-    try:
-        return driver.executemany(plan.sql, values).rowcount
-    except sqlite3.Error as error:  # the same exception tree as through SQLAlchemy
-        raise DBAPIError.instance(plan.sql, values, error, sqlite3.Error) from error
+    with statement_span(bound.sync_connection or bound.sync_engine, plan.sql, batch_size=len(rows)):
+        try:
+            return driver.executemany(plan.sql, values).rowcount
+        except sqlite3.Error as error:  # the same exception tree as through SQLAlchemy
+            raise DBAPIError.instance(plan.sql, values, error, sqlite3.Error) from error
 
 
 @dataclass(frozen=True, slots=True)

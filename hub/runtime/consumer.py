@@ -9,6 +9,8 @@ A message whose call or apply fails is retried with exponential backoff (tenacit
 last attempt, or at once for a permanent error, it goes to the dead-letter store.
 A message an apply step returns as `Later` goes to the timers table instead of the outbox, in
 the same transaction, with its own message id; the timekeeper publishes it when it is due.
+With a `RouteMeter`, each batch records its duration once and adds its size to the consumed
+count; only failures and retries are counted per message.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from time import perf_counter
 from typing import Any
 
 from opentelemetry.trace import Span
@@ -32,6 +35,7 @@ from hub.persistence.uow import SqlUnitOfWork, UnitOfWorkFactory
 from hub.runtime.retry import DEFAULT_RETRY, RetryPolicy, is_permanent
 from hub.transport.base import Outgoing
 from observability.messaging import consumer_span, fail
+from observability.metrics import RouteMeter
 from observability.tracing import activated, child_headers
 from routes.later import Later
 from routes.registry import Route, Services
@@ -112,10 +116,12 @@ class RouteConsumer:
         retry: RetryPolicy = DEFAULT_RETRY,
         call_concurrency: int = 64,
         messaging_system: str = "embedded",
+        meter: RouteMeter | None = None,
     ) -> None:
         self.route = route
         self.messaging_system = messaging_system
         """`messaging.system` of its spans: the transport's name."""
+        self._meter = meter
         self._units = units
         self._services = services
         self._retry = retry
@@ -124,6 +130,7 @@ class RouteConsumer:
         self.dead_lettered = 0
 
     async def __call__(self, envelopes: list[Envelope]) -> None:
+        started = perf_counter()
         # A message can arrive twice in one batch (a restart's re-dispatch beside the relay, a
         # broker redelivery): handle it once; the inbox covers repeats across batches.
         unique = {e.message_id: e for e in envelopes}  # first occurrence order, one each
@@ -138,14 +145,22 @@ class RouteConsumer:
                 item.envelope,
                 item.message,
             )
+        failure: BaseException | None = None
         try:
             await self._handle(items, pending, dead)
+        except BaseException as error:
+            failure = error
+            raise
         finally:
             for item in items:
+                if item.error is not None and failure is None:
+                    failure = item.error  # the batch's first message that failed for good
                 if item.span is not None:
                     if item.error is not None:
                         fail(item.span, item.error)
                     item.span.end()
+            if self._meter is not None:
+                self._meter.handled(len(envelopes), perf_counter() - started, failure)
 
     async def _handle(self, items: list[_Item], pending: list[_Item], dead: list[_Item]) -> None:
         retrying = AsyncRetrying(
@@ -161,6 +176,8 @@ class RouteConsumer:
         try:
             async for attempt in retrying:
                 with attempt:
+                    if self._meter is not None and attempt.retry_state.attempt_number > 1:
+                        self._meter.retried(len(pending))
                     failed = await self._run(pending)
                     dead.extend(i for i in failed if i.error and is_permanent(i.error))
                     pending = [i for i in failed if not (i.error and is_permanent(i.error))]
@@ -183,8 +200,7 @@ class RouteConsumer:
                 else cls.model_validate(item.envelope.body, strict=False)
             )
         except Exception as error:
-            item.error = error
-            item.errors.append(_describe(error))
+            self._failed(item, error)
             return False
         return True
 
@@ -210,8 +226,7 @@ class RouteConsumer:
         except Exception as error:
             log.warning("%s: batch transaction failed: %s", self.route.group, error)
             for item in ready:
-                item.error = error
-                item.errors.append(_describe(error))
+                self._failed(item, error)
         return [i for i in todo if i.error is not None]
 
     async def _call(self, item: _Item) -> None:
@@ -221,8 +236,7 @@ class RouteConsumer:
                 with activated(item.span):
                     item.called = await self.route.call(item.message, self._services)
             except Exception as error:
-                item.error = error
-                item.errors.append(_describe(error))
+                self._failed(item, error)
 
     async def _call_many(self, items: list[_Item]) -> None:
         assert self.route.call_many is not None
@@ -237,8 +251,7 @@ class RouteConsumer:
             answers = [error] * len(items)
         for item, answer in zip(items, answers, strict=True):
             if isinstance(answer, Exception):
-                item.error = answer
-                item.errors.append(_describe(answer))
+                self._failed(item, answer)
             else:
                 item.called = answer
 
@@ -255,32 +268,35 @@ class RouteConsumer:
         """The fast path: the whole batch in one transaction, its writes as a few executemany
         statements. Any failure rolls it all back and hands the batch to `_apply_isolated`."""
         group = self.route.group
-        async with self._units() as uow:
-            seen = await uow.inbox.seen(group, [i.envelope.message_id for i in items])
-            fresh = [i for i in items if i.envelope.message_id not in seen]
-            await uow.expect(i.envelope.correlation_id for i in fresh)
-            outgoing: list[Outgoing] = []
-            timers: list[Scheduled] = []
-            for item in fresh:
-                envelope = item.envelope
-                uow.requests.cause = Cause(envelope.message_id, envelope.type)
-                with activated(item.span):
-                    try:
-                        emitted = await self.route.apply(
-                            item.message, item.called, uow, self._services
-                        )
-                    except Exception as error:
-                        raise _Isolate from error
-                    now, later = emit_now_and_later(envelope, emitted)
-                outgoing.extend(now)
-                timers.extend(later)
-            try:
-                await uow.inbox.claim_many(group, [i.envelope.message_id for i in fresh])
-                await uow.outbox.add_many(outgoing)
-                await uow.timers.add_many(timers)
-                await uow.commit()
-            except Exception as error:  # e.g. a concurrent consumer handled one meanwhile
-                raise _Isolate from error
+        # The batch's own statements (inbox, outbox, commit) run under its first message's
+        # span, as a `call_many` does: one transaction serves them all.
+        with activated(items[0].span):
+            async with self._units() as uow:
+                seen = await uow.inbox.seen(group, [i.envelope.message_id for i in items])
+                fresh = [i for i in items if i.envelope.message_id not in seen]
+                await uow.expect(i.envelope.correlation_id for i in fresh)
+                outgoing: list[Outgoing] = []
+                timers: list[Scheduled] = []
+                for item in fresh:
+                    envelope = item.envelope
+                    uow.requests.cause = Cause(envelope.message_id, envelope.type)
+                    with activated(item.span):
+                        try:
+                            emitted = await self.route.apply(
+                                item.message, item.called, uow, self._services
+                            )
+                        except Exception as error:
+                            raise _Isolate from error
+                        now, later = emit_now_and_later(envelope, emitted)
+                    outgoing.extend(now)
+                    timers.extend(later)
+                try:
+                    await uow.inbox.claim_many(group, [i.envelope.message_id for i in fresh])
+                    await uow.outbox.add_many(outgoing)
+                    await uow.timers.add_many(timers)
+                    await uow.commit()
+                except Exception as error:  # e.g. a concurrent consumer handled one meanwhile
+                    raise _Isolate from error
 
     async def _apply_isolated(self, items: list[_Item]) -> None:
         """The careful path: one savepoint per message, so one failure spoils nothing else."""
@@ -306,8 +322,7 @@ class RouteConsumer:
                     continue  # already handled by this group: a redelivery
                 except Exception as error:
                     uow.forget()
-                    item.error = error
-                    item.errors.append(_describe(error))
+                    self._failed(item, error)
             await uow.commit()
 
     async def _dead_letter(self, items: list[_Item]) -> None:
@@ -331,18 +346,30 @@ class RouteConsumer:
                             await self._compensate(uow, item)
                 except Exception:  # the dead letter stands; the application waits, with its reason
                     uow.forget()
-                    log.exception(
-                        "%s: compensation of %s failed", self.route.group, item.envelope.message_id
+                    with activated(item.span):  # the log line carries the request's trace id
+                        log.exception(
+                            "%s: compensation of %s failed",
+                            self.route.group,
+                            item.envelope.message_id,
+                        )
+                with activated(item.span):
+                    log.error(
+                        "%s: dead-lettered %s after %d attempt(s): %s",
+                        self.route.group,
+                        item.envelope.message_id,
+                        item.attempts,
+                        item.errors[-1:] or "",
                     )
-                log.error(
-                    "%s: dead-lettered %s after %d attempt(s): %s",
-                    self.route.group,
-                    item.envelope.message_id,
-                    item.attempts,
-                    item.errors[-1:] or "",
-                )
             await uow.commit()
         self.dead_lettered += len(items)
+
+    def _failed(self, item: _Item, error: BaseException) -> None:
+        """This attempt at `item` failed with `error` (kept for the retry decision, the dead
+        letter's reason and the span)."""
+        item.error = error
+        item.errors.append(_describe(error))
+        if self._meter is not None:
+            self._meter.failed(error)
 
     async def _compensate(self, uow: SqlUnitOfWork, item: _Item) -> None:
         """Undo the earlier steps of an application whose message failed for good."""

@@ -27,11 +27,15 @@ from faststream import AckPolicy
 from faststream.exceptions import FastStreamException
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.message import KafkaMessage
+from opentelemetry.util.types import AttributeValue
 
+from canonical.envelope import Envelope
 from canonical.errors import DeliveryError
 from hub.transport.base import BatchHandler, Outgoing, encode_envelope
 from hub.transport.errors import map_delivery_errors
 from hub.transport.wire import UndecodableCounter, decode_or_skip, keep_message, transport_headers
+from observability import tracing
+from observability.messaging import Deliveries, delivered
 
 __all__ = ["DEFAULT_PARTITIONS", "DEFAULT_TOPIC_PREFIX", "KafkaTransport"]
 
@@ -214,10 +218,9 @@ class KafkaTransport:
 
     def _consumer(self, handler: BatchHandler) -> Any:
         async def consume(message: KafkaMessage) -> None:
-            records = message.raw_message
-            envelopes = [
-                envelope
-                for record in records
+            delivered_records = [
+                (record, envelope)
+                for record in message.raw_message
                 if (
                     envelope := decode_or_skip(
                         record.value,
@@ -227,9 +230,11 @@ class KafkaTransport:
                 )
                 is not None
             ]
+            envelopes = [envelope for _, envelope in delivered_records]
             if envelopes:
                 try:
-                    await handler(envelopes)
+                    with delivered(_deliveries(delivered_records) if tracing.current() else {}):
+                        await handler(envelopes)
                 except Exception:
                     logger.exception("handler failed on %d messages; redelivering", len(envelopes))
                     await asyncio.sleep(self._redelivery_delay)
@@ -262,3 +267,17 @@ class KafkaTransport:
             await admin.describe_cluster()
         finally:
             await admin.close()
+
+
+def _deliveries(records: Sequence[tuple[Any, Envelope]]) -> Deliveries:
+    """Partition, offset and key of each record, by message id, for the `process` spans."""
+    deliveries: dict[str, dict[str, AttributeValue]] = {}
+    for record, envelope in records:
+        delivery: dict[str, AttributeValue] = {
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+        }
+        if record.key:
+            delivery["messaging.kafka.message.key"] = record.key.decode(errors="replace")
+        deliveries[envelope.message_id] = delivery
+    return deliveries

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
@@ -26,6 +26,7 @@ from faststream import AckPolicy
 from faststream.exceptions import FastStreamException, NackMessage, RejectMessage
 from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.message import RabbitMessage
+from opentelemetry.util.types import AttributeValue
 from yarl import URL
 
 from canonical.envelope import Envelope
@@ -34,6 +35,8 @@ from hub.transport.base import BatchHandler, Outgoing, encode_envelope
 from hub.transport.batching import DEFAULT_LINGER, MicroBatcher
 from hub.transport.errors import map_delivery_errors
 from hub.transport.wire import UndecodableCounter, decode_or_skip, keep_message, transport_headers
+from observability import tracing
+from observability.messaging import delivered
 
 __all__ = ["DEAD_LETTER_EXCHANGE", "DEAD_LETTER_QUEUE", "DEFAULT_EXCHANGE", "RabbitTransport"]
 
@@ -88,7 +91,7 @@ class RabbitTransport:
         self._publish_timeout = publish_timeout
         self._reconnect_timeout = reconnect_timeout
         self._ping_timeout = ping_timeout
-        self._batchers: list[MicroBatcher[Envelope]] = []
+        self._batchers: list[MicroBatcher[_Delivered]] = []
         self._declared: list[tuple[str, RabbitQueue]] = []
         self._started = False
         self._broker = RabbitBroker(
@@ -124,7 +127,7 @@ class RabbitTransport:
         queue_name = self.queue_name(topic, group)
         queue = self._queue(topic, group)
         batcher = MicroBatcher(
-            handler,
+            _with_deliveries(handler),
             max_batch=max_batch,
             linger=self._linger,
             failure_delay=self._redelivery_delay,
@@ -230,17 +233,39 @@ class RabbitTransport:
             headers={**transport_headers(envelope), "key": envelope.key},
         )
 
-    def _consumer(self, batcher: MicroBatcher[Envelope], queue_name: str) -> Any:
+    def _consumer(self, batcher: MicroBatcher[_Delivered], queue_name: str) -> Any:
         async def consume(message: RabbitMessage) -> None:
             envelope = decode_or_skip(
                 message.body, where=f"{queue_name}#{message.message_id}", counter=self.undecodable
             )
             if envelope is None:
                 raise RejectMessage()  # reject without requeue: dead-lettered
-            if not await batcher.submit(envelope):
+            delivery: dict[str, AttributeValue] | None = None
+            if tracing.current() is not None:
+                raw = message.raw_message
+                delivery = {"messaging.rabbitmq.destination.routing_key": raw.routing_key or ""}
+                if raw.delivery_tag is not None:
+                    delivery["messaging.rabbitmq.message.delivery_tag"] = raw.delivery_tag
+            if not await batcher.submit((envelope, delivery)):
                 raise NackMessage(requeue=True)  # the broker delivers it again
 
         return consume
+
+
+_Delivered = tuple[Envelope, dict[str, AttributeValue] | None]
+"""A delivery waiting for its batch: the envelope and, tracing on, its span attributes."""
+
+
+def _with_deliveries(handler: BatchHandler) -> Callable[[list[_Delivered]], Awaitable[None]]:
+    """`handler` for batches of deliveries: the envelopes, with what RabbitMQ said of each
+    (routing key, delivery tag) current for the consumer's `process` spans."""
+
+    async def handle(batch: list[_Delivered]) -> None:
+        deliveries = {e.message_id: d for e, d in batch if d is not None}
+        with delivered(deliveries):
+            await handler([envelope for envelope, _ in batch])
+
+    return handle
 
 
 def _with_connection_name(url: str, name: str) -> str:

@@ -6,8 +6,9 @@
     POST /admin/scenario      load a scenario section (JSON: the simulator's part of the YAML)
     POST /admin/reset         forget everything: state, received requests, faults
 
-`install` adds the journal and the fault middleware and mounts these routes; a simulator passes
-the three callables that are its own (`state`, `reset`, `scenario`).
+`install` adds the journal, the fault and the tracing middleware (`simulators.common.tracing`)
+and mounts these routes; a simulator passes the three callables that are its own (`state`,
+`reset`, `scenario`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from simulators.common.clock import Clock, now_cst
 from simulators.common.faults import FaultMiddleware, Faults, FaultSettings
 from simulators.common.journal import JournalMiddleware, RequestJournal
+from simulators.common.tracing import TracingMiddleware
 
 __all__ = ["ScenarioError", "install", "validation_errors"]
 
@@ -46,10 +48,11 @@ def install(
     """Journal + faults + the /admin routes on `app`; returns (faults, journal)."""
     faults = Faults(seed, name=name)
     journal = RequestJournal(clock=clock)
-    # Starlette runs the last added middleware first: faults decide, then the journal records
-    # what actually reached the simulator.
+    # Starlette runs the last added middleware first: the request's span opens (when tracing
+    # is on), faults decide, then the journal records what actually reached the simulator.
     app.add_middleware(JournalMiddleware, journal=journal)
     app.add_middleware(FaultMiddleware, faults=faults)
+    app.add_middleware(TracingMiddleware, simulator=name)
     app.state.faults, app.state.journal = faults, journal
 
     @app.get("/admin/faults")

@@ -7,6 +7,8 @@ faults real partners show: late, duplicated and out-of-order deliveries.
 
 A callback counts as acknowledged when the receiver answers 2xx; otherwise it is sent again after
 `retry_ms` (doubling, up to `max_retry_ms`) until `max_attempts`. Every attempt is recorded.
+While tracing is on (`simulators.common.tracing`) each attempt is a CLIENT span, child of the
+request that caused the callback, and carries its `traceparent` to the receiver.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
+from opentelemetry.context import Context
 from pydantic import BaseModel, ConfigDict, Field
+
+from simulators.common import tracing
 
 __all__ = ["CallbackFaults", "CallbackSender"]
 
@@ -44,6 +49,8 @@ class Delivery:
     content_type: str
     attempts: list[dict[str, Any]] = field(default_factory=list)
     acknowledged: bool = False
+    trace_parent: Context | None = None
+    """The context current when it was sent (tracing on): its attempts' spans hang from it."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -73,7 +80,7 @@ class CallbackSender:
             self.deliveries.clear()
 
     def send(self, url: str, body: bytes, *, content_type: str = "application/json") -> Delivery:
-        delivery = Delivery(url, body, content_type)
+        delivery = Delivery(url, body, content_type, trace_parent=tracing.parent_context())
         with self._lock:
             self.deliveries.append(delivery)
             faults = self.faults
@@ -120,14 +127,24 @@ class CallbackSender:
         return answer.is_success
 
     async def _attempt(self, delivery: Delivery) -> bool:
-        try:
-            answer = await self._client.post(
-                delivery.url, content=delivery.body, headers=self.headers_for(delivery)
-            )
-        except httpx.HTTPError as error:
-            delivery.attempts.append({"error": type(error).__name__})
-            return False
-        acknowledged = self.acknowledges(answer)
+        with tracing.callback_span(
+            delivery.url,
+            simulator=self._name,
+            attempt=len(delivery.attempts) + 1,
+            parent=delivery.trace_parent,
+        ) as traced:
+            try:
+                answer = await self._client.post(
+                    delivery.url,
+                    content=delivery.body,
+                    headers={**self.headers_for(delivery), **traced.headers},
+                )
+            except httpx.HTTPError as error:
+                traced.failed(error)
+                delivery.attempts.append({"error": type(error).__name__})
+                return False
+            acknowledged = self.acknowledges(answer)
+            traced.answered(answer.status_code, acknowledged=acknowledged)
         attempt: dict[str, Any] = {"status": answer.status_code, "acknowledged": acknowledged}
         if not acknowledged:
             attempt["answer"] = answer.text[:64]

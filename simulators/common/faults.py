@@ -24,6 +24,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulators.common.tracing import current as current_tracer
+from simulators.common.tracing import fault_injected
+
 __all__ = ["INJECTED_ERROR_BODY", "Decision", "FaultMiddleware", "FaultSettings", "Faults"]
 
 INJECTED_ERROR_BODY = b'{"error": "injected fault"}'
@@ -127,6 +130,19 @@ def _kind(decision: Decision) -> str:
     return ""
 
 
+def _trace(decision: Decision) -> None:
+    """The request's span says which fault it met (a plain delay is `latency`)."""
+    kind = _kind(decision) or ("latency" if decision.latency_s else "")
+    if not kind:
+        return
+    details: dict[str, int] = {"latency_ms": round(decision.latency_s * 1000)}
+    if decision.error_status is not None:
+        details["status"] = decision.error_status
+    if decision.timeout_s is not None:
+        details["timeout_ms"] = round(decision.timeout_s * 1000)
+    fault_injected(kind, **details)
+
+
 class _Broken(Exception):
     """Raised after a response has started: the server drops the connection mid-answer."""
 
@@ -144,6 +160,8 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         decision = self.faults.decide(path)
+        if current_tracer() is not None:
+            _trace(decision)
         if decision.latency_s:
             await asyncio.sleep(decision.latency_s)
         if decision.error_status is not None:

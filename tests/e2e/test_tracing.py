@@ -89,6 +89,9 @@ def _assert_one_tree_from_ingress_to_the_bank(journey: list[ReadableSpan]) -> No
         for consumer in consumers:
             parent = by_id[consumer.parent.span_id]
             assert (parent.kind, parent.name) == (SpanKind.PRODUCER, f"send {hop}")
+    writes = [s for s in journey if s.name == "INSERT outbox"]
+    assert writes, "no database span"  # the ingress's transaction, at least
+    assert all(by_id[s.parent.span_id].kind != SpanKind.CLIENT for s in writes)
     peers = {s.attributes.get("factorhub.peer") for s in journey if s.kind == SpanKind.CLIENT}
     assert {"registry", "bank"} <= peers
     bank_calls = [s for s in journey if s.attributes.get("factorhub.peer") == "bank"]
@@ -170,10 +173,14 @@ async def test_messaging_spans_follow_the_current_conventions(tmp_path, spans):
             assert attributes["factorhub.tenant"]
         if span.kind == SpanKind.CONSUMER:
             assert attributes["messaging.consumer.group.name"]
-        if span.kind == SpanKind.CLIENT:
-            assert attributes["http.request.method"] == "POST" or attributes[
-                "http.request.method"
-            ] in {"GET", "PUT"}
+        if span.kind == SpanKind.CLIENT and "db.system.name" in attributes:
+            assert attributes["db.system.name"] == "sqlite"
+            assert span.name == attributes["db.query.summary"]
+            assert attributes["db.operation.name"] in {"BEGIN", "SELECT", "INSERT", "UPDATE"}
+            assert "db.query.text" not in attributes  # values are business data
+            assert "db.statement" not in attributes  # the pre-1.26 name
+        elif span.kind == SpanKind.CLIENT:
+            assert attributes["http.request.method"] in {"GET", "POST", "PUT"}
             assert attributes["server.address"]
             assert attributes["server.port"]
             assert "http.response.status_code" in attributes or "error.type" in attributes
@@ -200,4 +207,116 @@ async def test_the_local_store_keeps_the_trace_that_factorhub_trace_prints(tmp_p
     (tree,) = render_trace(stored)
     assert len({s.trace_id for s in stored}) == 1
     assert tree.children
-    assert str(tree.children[0].label).startswith("[bold]POST /v1/erp/{vendor}/invoices")
+    ingress = tree.children[0]
+    assert str(ingress.label).startswith("[bold]POST /v1/erp/{vendor}/invoices")
+    assert "db statement(s)" in str(ingress.label)  # folded into the span that ran them
+    assert not any("INSERT outbox" in str(child.label) for child in ingress.children)
+    (detailed,) = render_trace(stored, statements=True)
+    assert any("INSERT outbox" in str(c.label) for c in detailed.children[0].children)
+
+
+BROKERS = [
+    pytest.param("kafka", marks=pytest.mark.kafka),
+    pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+]
+
+DELIVERY_ATTRIBUTES = {
+    "kafka": (
+        "messaging.destination.partition.id",
+        "messaging.kafka.offset",
+        "messaging.kafka.message.key",
+    ),
+    "rabbitmq": (
+        "messaging.rabbitmq.destination.routing_key",
+        "messaging.rabbitmq.message.delivery_tag",
+    ),
+}
+
+
+@pytest.fixture(params=BROKERS)
+def broker_url(request, kafka_bootstrap, rabbit_url) -> str:
+    return f"kafka://{kafka_bootstrap}" if request.param == "kafka" else rabbit_url
+
+
+async def test_on_a_broker_the_trace_crosses_every_hop_after_a_restart_with_the_brokers_attributes(
+    tmp_path, spans, broker_url
+):
+    """The first life only accepts (its rows wait in the outbox); the restarted hub's relay
+    publishes them to the broker: the trace still starts at the ERP push."""
+    companies = generate_companies(SEED, sellers=4, buyers=8)
+    system = "kafka" if broker_url.startswith("kafka") else "rabbitmq"
+    async with running_simulators(["registry", "bank"], seed=SEED) as sims:
+        settings = replace(
+            Settings.from_env({}),
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            registry_url=sims["registry"].base_url,
+            bank_url=sims["bank"].base_url,
+            retry=RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
+            http_timeout=5.0,
+            broker_namespace=f"trace{tmp_path.name[-12:]}.",
+        )
+        async with Hub(settings, consume=False) as ingress_only:  # embedded: rows just wait
+            await open_facilities(
+                ingress_only.units, facility_terms(companies.sellers, one_small=False)
+            )
+            async with running_ingress(ingress_only) as url:
+                request_id = await _push_one(url, companies, SEED + 35)
+        async with Hub(replace(settings, broker_url=broker_url)) as hub:
+            await Stack(hub=hub, ingress_url="", sims=sims, companies=companies).settle(1)
+            journey = await _journey(spans, request_id)
+    _assert_one_tree_from_ingress_to_the_bank(journey)
+    messaging = [s for s in journey if s.kind in (SpanKind.PRODUCER, SpanKind.CONSUMER)]
+    assert {s.attributes["messaging.system"] for s in messaging} == {system}
+    for span in messaging:
+        if span.kind == SpanKind.CONSUMER:
+            for name in DELIVERY_ATTRIBUTES[system]:
+                assert name in span.attributes, (span.name, name)
+    if system == "kafka":
+        seller_keys = {s.attributes.get("messaging.kafka.message.key") for s in messaging}
+        assert len(seller_keys) == 1  # keyed by the seller: one partition, in order
+    else:
+        assert all(
+            s.attributes["messaging.rabbitmq.destination.routing_key"]
+            == s.attributes["messaging.destination.name"]
+            for s in messaging
+        )
+
+
+async def test_each_retried_partner_call_is_its_own_span_in_the_same_trace(tmp_path, spans):
+    async with running_stack(
+        f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        retry=RetryPolicy(attempts=40, initial=0.05, maximum=0.1),
+    ) as stack:
+        registry = stack.sims["registry"].admin_url
+        async with httpx.AsyncClient(base_url=registry) as admin:
+            failing = await admin.put("/faults", json={"error_rate": 1, "error_status": 503})
+            assert failing.status_code == 200, failing.text
+            request_id = await _push_one(stack.ingress_url, stack.companies, SEED + 36)
+            for _ in range(200):
+                failed = [
+                    s
+                    for s in spans.get_finished_spans()
+                    if s.kind == SpanKind.CLIENT
+                    and s.attributes.get("factorhub.peer") == "registry"
+                    and s.attributes.get("http.response.status_code") == 503
+                ]
+                if len(failed) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(failed) >= 2, "the registry was not retried"
+            assert (await admin.put("/faults", json={})).status_code == 200
+        await stack.settle(1)
+        journey = await _journey(spans, request_id)
+    _assert_one_tree_from_ingress_to_the_bank(journey)
+    by_id = {s.context.span_id: s for s in journey}
+    calls = [s for s in journey if s.attributes.get("factorhub.peer") == "registry"]
+    errors = [s for s in calls if s.status.status_code.name == "ERROR"]
+    successes = [s for s in calls if s.status.status_code.name != "ERROR"]
+    assert len(errors) >= len(failed) >= 2
+    assert successes
+    first, last = min(calls, key=lambda s: s.start_time), max(calls, key=lambda s: s.start_time)
+    assert first in errors
+    assert last in successes
+    parents = {by_id[s.parent.span_id].name for s in calls}
+    assert len(parents) == 1
+    assert parents.pop().startswith("process ")
