@@ -857,6 +857,49 @@ def bench_pipeline_command(
     )
 
 
+@bench_app.command("tracing")
+def bench_tracing_command(
+    count: Annotated[int, typer.Option("--count", "-n", min=1)] = 3000,
+    rounds: Annotated[int, typer.Option(min=1, help="Off/on pairs, run alternately.")] = 3,
+    sampler_ratio: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of requests traced when on (parent-based)."),
+    ] = 1.0,
+) -> None:
+    """Tracing's cost, in one run: the embedded pipeline with tracing off and on (the local
+    span store) alternately, each on a fresh database; the medians and the overhead."""
+    from dataclasses import replace
+    from functools import partial
+
+    from hub.bench import BenchStalled, PipelineResult, bench_pipeline, overhead
+    from observability.tracing import TracingSettings
+
+    sides: dict[bool, list[PipelineResult]] = {False: [], True: []}
+    for round_ in range(rounds):
+        for traced in (False, True):
+            label = "on " if traced else "off"
+            settings = _bench_settings(f"tracing-{round_}-{label.strip()}", None, None)
+            tracing = TracingSettings(exporters=("local",), sampler_ratio=sampler_ratio)
+            settings = replace(settings, tracing=tracing if traced else TracingSettings())
+            try:
+                result = run(partial(bench_pipeline, settings, count=count))
+            except BenchStalled as error:
+                console.print(f"[red]bench stalled:[/red] {error}")
+                raise typer.Exit(1) from error
+            sides[traced].append(result)
+            console.print(
+                f"tracing {label} {result.per_second:6.0f} invoices/s  "
+                f"{result.cpu_us_per_invoice:6.0f} µs hub CPU per invoice  "
+                f"p50 {result.p50_ms:.0f} ms  p99 {result.p99_ms:.0f} ms"
+            )
+    cost = overhead(sides[False], sides[True])
+    console.print(
+        f"medians: off {cost.off_per_second:.0f}/s, on {cost.on_per_second:.0f}/s "
+        f"(sampler {sampler_ratio:g}): [bold]overhead {cost.throughput:.0%}[/bold] of "
+        f"invoices/s, {cost.cpu:.0%} more hub CPU per invoice"
+    )
+
+
 @bench_app.command("raw")
 def bench_raw_command(
     transport: Annotated[str, typer.Option(help="kafka | rabbitmq")] = "kafka",
@@ -921,7 +964,7 @@ def _bench_settings(name: str, database_url: str | None, broker: str | None) -> 
     from dataclasses import replace
 
     if database_url is None:
-        path = Path("var/bench") / f"{name}-{int(time.time())}.db"
+        path = Path("var/bench") / f"{name}-{time.time_ns()}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite+aiosqlite:///{path}"
     settings = Settings.from_env(None, database_url=database_url, **serving_defaults())

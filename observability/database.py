@@ -33,9 +33,10 @@ _SYSTEMS = {"postgresql": "postgresql", "sqlite": "sqlite", "mysql": "mysql", "m
 _SPAN_KEY = "factorhub_span"
 
 _TARGET = re.compile(
-    r"^\s*(?:WITH\b.*?\)\s*)?(?P<op>SELECT|INSERT|UPDATE|DELETE|BEGIN|COMMIT|ROLLBACK|"
-    r"SAVEPOINT|RELEASE|CREATE|DROP|ALTER|PRAGMA)\b"
-    r"(?:.*?\b(?:INTO|FROM|UPDATE|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?\"?(?P<table>\w+))?",
+    r"^\s*(?P<op>SELECT|INSERT|UPDATE|DELETE|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|CREATE|"
+    r"DROP|ALTER|PRAGMA|WITH)\b"
+    r"(?:\s+(?:OR\s+\w+\s+|ONLY\s+)?\"?(?P<updated>\w+)\"?\s+SET\b"  # UPDATE t SET
+    r"|.*?\b(?:INTO|FROM|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?\"?(?P<table>\w+))?",
     re.IGNORECASE | re.DOTALL,
 )
 _SUMMARIES: dict[str, tuple[str, str | None]] = {}
@@ -104,7 +105,7 @@ def _summary(statement: str) -> tuple[str, str | None]:
         if match is None:
             found = (statement.split(None, 1)[0].upper() if statement.strip() else "SQL", None)
         else:
-            found = (match["op"].upper(), match["table"])
+            found = (match["op"].upper(), match["updated"] or match["table"])
         if len(_SUMMARIES) >= _SUMMARIES_LIMIT:
             _SUMMARIES.clear()
         _SUMMARIES[statement] = found

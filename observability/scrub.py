@@ -29,6 +29,7 @@ __all__ = [
     "scrub_log_fields",
     "scrub_log_text",
     "scrub_text",
+    "scrubbed_copy",
 ]
 
 REDACTED = "[REDACTED]"
@@ -99,6 +100,12 @@ def scrub_attributes(attributes: Mapping[str, Any]) -> dict[str, Any] | None:
             cleaned = dict(attributes) if cleaned is None else cleaned
             cleaned[key] = new
     return cleaned
+
+
+def scrubbed_copy(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """The attributes as a plain dict, cleaned, in one pass (for a store that serialises them
+    anyway: it need not ask first whether anything changed)."""
+    return {key: _scrub(key, value) for key, value in attributes.items()}
 
 
 def scrub_log_text(text: str) -> str:

@@ -34,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from observability.scrub import scrub_text, scrubbed_copy
+
 __all__ = [
     "SPANS",
     "LocalSpanStore",
@@ -99,7 +101,11 @@ class TraceSummary:
 
 
 class LocalSpanStore(SpanProcessor):
-    """A span processor that queues finished spans and writes them to `trace_spans`."""
+    """A span processor that queues finished spans and writes them to `trace_spans`.
+
+    It scrubs what it stores itself (attributes and status, by `observability.scrub`'s
+    rules) as it builds each row, so it needs no `ScrubbingProcessor` in front: one pass over
+    the attributes instead of two."""
 
     def __init__(self, *, interval: float = 0.5) -> None:
         self._queue: deque[tuple[Any, ...]] = deque(maxlen=_MAX_QUEUED)
@@ -255,7 +261,7 @@ def _row(span: ReadableSpan) -> tuple[Any, ...]:
     """The span's values in `_COLUMNS` order."""
     context = span.context
     assert context is not None
-    attributes = span.attributes or {}
+    attributes = scrubbed_copy(span.attributes or {})
     parent = span.parent
     status = span.status
     return (
@@ -268,9 +274,9 @@ def _row(span: ReadableSpan) -> tuple[Any, ...]:
         span.start_time or 0,
         span.end_time or span.start_time or 0,
         status.status_code.name,
-        status.description,
+        None if status.description is None else scrub_text(status.description),
         _text(attributes.get("factorhub.request_id")),
-        orjson.dumps(dict(attributes), default=str).decode(),
+        orjson.dumps(attributes, default=str).decode(),
     )
 
 

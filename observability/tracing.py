@@ -16,7 +16,8 @@ The hub's hooks ask `current()` for the tracer: `None` (tracing not installed) s
 header injection and attribute, so an untraced hub runs the code it ran before tracing existed.
 Every exporter sits behind the scrubber (`observability.scrub`), so no exporter ever sees an
 account number, key, password or ID number. The `local` exporter is the span store in the hub's
-own database (`observability.span_store`), read by `factorhub trace`.
+own database (`observability.span_store`), read by `factorhub trace`; it applies the same
+scrubbing itself as it builds its rows.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -210,12 +211,12 @@ class Tracing:
         )
         self.store: LocalSpanStore | None = None
         for name in settings.exporters:
-            processor: SpanProcessor
-            if name == "local":
-                self.store = processor = LocalSpanStore()
+            if name == "local":  # scrubs as it builds its rows
+                self.store = LocalSpanStore()
+                self.provider.add_span_processor(self.store)
             else:
-                processor = BatchSpanProcessor(_exporter(name, settings.endpoint))
-            self.provider.add_span_processor(ScrubbingProcessor(processor))
+                batch = BatchSpanProcessor(_exporter(name, settings.endpoint))
+                self.provider.add_span_processor(ScrubbingProcessor(batch))
 
     async def start(self, engine: AsyncEngine) -> None:
         """Install the provider; the local store writes through `engine` (the hub's own)."""
