@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from opentelemetry import propagate
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 
 from observability.metrics import HttpMeter, Metrics
 from observability.tracing import current
@@ -99,6 +99,10 @@ class TracedHttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         tracer = current()
         if tracer is None:
+            return await self._send(request)
+        ambient = get_current_span().get_span_context()
+        if ambient.is_valid and not ambient.trace_flags.sampled:  # a trace the sampler dropped
+            propagate.inject(request.headers)  # the partner learns it is not sampled either
             return await self._send(request)
         url = request.url
         with tracer.start_as_current_span(

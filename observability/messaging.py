@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -85,9 +86,13 @@ def sent(system: str, outgoing: Sequence[tuple[str, Envelope]]) -> tuple[list[Sp
     spans: list[Span] = []
     stamped: list[Any] = []
     for topic, envelope in outgoing:
+        parent = parent_context(envelope.headers)
+        if _not_sampled(parent):  # the message carries its trace's context on as it is
+            stamped.append((topic, envelope))
+            continue
         span = tracer.start_span(
             f"send {topic}",
-            context=parent_context(envelope.headers),
+            context=parent,
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": system,
@@ -109,17 +114,22 @@ def sent(system: str, outgoing: Sequence[tuple[str, Envelope]]) -> tuple[list[Sp
 def consumer_span(
     system: str, topic: str, group: str, envelope: Envelope, message: object | None
 ) -> Span | None:
-    """A `process {topic}` CONSUMER span, child of the producer context in the headers."""
+    """A `process {topic}` CONSUMER span, child of the producer context in the headers. For a
+    message of a trace the sampler dropped, no new span: the sender's (non-recording) context
+    itself, so what runs under it stays unrecorded and passes the same context on."""
     tracer = current()
     if tracer is None:
         return None
+    parent = parent_context(envelope.headers)
+    if _not_sampled(parent):
+        return trace.get_current_span(parent)
     ambient = trace.get_current_span().get_span_context()
     links = [Link(ambient)] if ambient.is_valid else None
     deliveries = _DELIVERIES.get()
     delivery = None if deliveries is None else deliveries.get(envelope.message_id)
     return tracer.start_span(
         f"process {topic}",
-        context=parent_context(envelope.headers),
+        context=parent,
         kind=SpanKind.CONSUMER,
         links=links,
         attributes={
@@ -133,6 +143,13 @@ def consumer_span(
             **business_attributes(envelope, message),
         },
     )
+
+
+def _not_sampled(parent: Context) -> bool:
+    """The parent is a trace the sampler dropped (parent-based sampling would drop this span
+    too): creating it, or a new context for it, would only cost time."""
+    context = trace.get_current_span(parent).get_span_context()
+    return context.is_valid and not context.trace_flags.sampled
 
 
 def fail(span: Span, error: BaseException) -> None:

@@ -133,9 +133,11 @@ def child_headers(headers: Mapping[str, str]) -> dict[str, str]:
     parent of the message's publish, whenever and by whichever process it is published."""
     copy = dict(headers)
     if _tracer is not None:
-        copy.pop("traceparent", None)
-        copy.pop("tracestate", None)
-        stamp(copy, trace.get_current_span())
+        span = trace.get_current_span()
+        if span.get_span_context().is_valid:  # else: the parent's context, carried on
+            copy.pop("traceparent", None)
+            copy.pop("tracestate", None)
+            stamp(copy, span)
     return copy
 
 

@@ -243,7 +243,7 @@ class RouteConsumer:
         if not items:
             return
         try:
-            with activated(items[0].span):  # one call for the batch: under its first message
+            with activated(_lead(items)):  # one call for the batch: under one message's span
                 answers = await self.route.call_many([i.message for i in items], self._services)
             if len(answers) != len(items):
                 raise RuntimeError(f"{len(answers)} answers to {len(items)} messages")
@@ -268,9 +268,9 @@ class RouteConsumer:
         """The fast path: the whole batch in one transaction, its writes as a few executemany
         statements. Any failure rolls it all back and hands the batch to `_apply_isolated`."""
         group = self.route.group
-        # The batch's own statements (inbox, outbox, commit) run under its first message's
-        # span, as a `call_many` does: one transaction serves them all.
-        with activated(items[0].span):
+        # The batch's own statements (inbox, outbox, commit) run under one message's span, as
+        # a `call_many` does: one transaction serves them all.
+        with activated(_lead(items)):
             async with self._units() as uow:
                 seen = await uow.inbox.seen(group, [i.envelope.message_id for i in items])
                 fresh = [i for i in items if i.envelope.message_id not in seen]
@@ -384,6 +384,14 @@ class RouteConsumer:
         )
         await uow.flush()
         await uow.outbox.add_many(emit_envelopes(item.envelope, emitted))
+
+
+def _lead(items: Sequence[_Item]) -> Span | None:
+    """The span a batch-wide step runs under: the first message's whose trace is recorded
+    (under a sampler, a batch may mix sampled and dropped requests), else the first's."""
+    return next((i.span for i in items if i.span is not None and i.span.is_recording()), None) or (
+        items[0].span if items else None
+    )
 
 
 def _describe(error: BaseException) -> str:

@@ -12,13 +12,18 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
+from sqlalchemy import select
 
+from canonical import Envelope
 from hub.app import Hub
 from hub.cli_trace import render_trace
 from hub.config import Settings
 from hub.demo import facility_terms
 from hub.operations import open_facilities
+from hub.persistence.tables import OutboxRow
 from hub.runtime.retry import RetryPolicy
 from hub.serving import running_ingress
 from observability.scrub import ScrubbingProcessor
@@ -320,3 +325,53 @@ async def test_each_retried_partner_call_is_its_own_span_in_the_same_trace(tmp_p
     parents = {by_id[s.parent.span_id].name for s in calls}
     assert len(parents) == 1
     assert parents.pop().startswith("process ")
+
+
+class _Alternating(RandomIdGenerator):
+    """Trace ids whose low half falls below, then above, the 0.5 ratio sampler's bound: every
+    other new trace is sampled, deterministically."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def generate_trace_id(self) -> int:
+        self.count += 1
+        low = 1 if self.count % 2 else (1 << 63) + 1
+        return (self.count << 64) | low
+
+
+async def test_a_request_is_traced_whole_or_not_at_all_under_a_sampler(tmp_path):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(
+        sampler=ParentBased(TraceIdRatioBased(0.5)), id_generator=_Alternating()
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with installed(provider):
+        async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}") as stack:
+            ids = [
+                await _push_one(stack.ingress_url, stack.companies, SEED + 40 + n) for n in range(4)
+            ]
+            await stack.settle(len(ids))
+            async with stack.hub.units() as uow:
+                rows = (await uow.session.execute(select(OutboxRow.payload))).scalars().all()
+            sampled = [
+                r
+                for r in ids
+                if any(
+                    s.attributes.get("factorhub.request_id") == r
+                    for s in exporter.get_finished_spans()
+                )
+            ]
+            assert len(sampled) == 2  # every other trace
+            for request_id in sampled:
+                _assert_one_tree_from_ingress_to_the_bank(await _journey(exporter, request_id))
+    traced_ids = {s.context.trace_id for s in exporter.get_finished_spans()}
+    for request_id in set(ids) - set(sampled):
+        envelopes = [Envelope.model_validate_json(p) for p in rows]
+        parents = {
+            e.headers.get("traceparent") for e in envelopes if e.correlation_id == request_id
+        }
+        assert len(parents) == 1  # one context, carried unchanged through every hop
+        (parent,) = parents
+        assert not int(parent.rsplit("-", 1)[1], 16) & 1, parent  # sampled flag off, for all
+        assert int(parent.split("-")[1], 16) not in traced_ids
