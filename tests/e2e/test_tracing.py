@@ -120,6 +120,30 @@ def _assert_no_secret(journey: list[ReadableSpan], secrets: list[str]) -> None:
         assert secret not in dumped
 
 
+def _settings(tmp_path, sims, **changes) -> Settings:
+    """A hub on SQLite with the simulated registry and bank, quick retries."""
+    return replace(
+        Settings.from_env({}),
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        registry_url=sims["registry"].base_url,
+        bank_url=sims["bank"].base_url,
+        retry=RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
+        http_timeout=5.0,
+        **changes,
+    )
+
+
+async def _accepted_by_a_hub_that_does_not_consume(settings: Settings, companies, seed) -> str:
+    """One push accepted by an ingress-only embedded hub: its rows wait in the outbox for the
+    hub's next life (the embedded transport dispatches only to consumers of its own)."""
+    async with Hub(replace(settings, broker_url=None), consume=False) as ingress_only:
+        await open_facilities(
+            ingress_only.units, facility_terms(companies.sellers, one_small=False)
+        )
+        async with running_ingress(ingress_only) as url:
+            return await _push_one(url, companies, seed)
+
+
 async def test_one_request_is_one_connected_trace_from_the_erp_push_to_the_banks_acceptance(
     tmp_path, spans
 ):
@@ -136,20 +160,8 @@ async def test_one_request_is_one_connected_trace_from_the_erp_push_to_the_banks
 async def test_the_trace_goes_on_when_the_hub_publishes_the_outbox_after_a_restart(tmp_path, spans):
     companies = generate_companies(SEED, sellers=4, buyers=8)
     async with running_simulators(["registry", "bank"], seed=SEED) as sims:
-        settings = replace(
-            Settings.from_env({}),
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
-            registry_url=sims["registry"].base_url,
-            bank_url=sims["bank"].base_url,
-            retry=RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
-            http_timeout=5.0,
-        )
-        async with Hub(settings, consume=False) as ingress_only:  # rows wait in the outbox
-            await open_facilities(
-                ingress_only.units, facility_terms(companies.sellers, one_small=False)
-            )
-            async with running_ingress(ingress_only) as url:
-                request_id = await _push_one(url, companies, SEED + 32)
+        settings = _settings(tmp_path, sims)
+        request_id = await _accepted_by_a_hub_that_does_not_consume(settings, companies, SEED + 32)
         assert not [s for s in spans.get_finished_spans() if s.kind == SpanKind.PRODUCER]
         async with Hub(settings) as hub:  # restarted: the embedded transport re-dispatches
             await Stack(hub=hub, ingress_url="", sims=sims, companies=companies).settle(1)
@@ -251,21 +263,8 @@ async def test_on_a_broker_the_trace_crosses_every_hop_after_a_restart_with_the_
     companies = generate_companies(SEED, sellers=4, buyers=8)
     system = "kafka" if broker_url.startswith("kafka") else "rabbitmq"
     async with running_simulators(["registry", "bank"], seed=SEED) as sims:
-        settings = replace(
-            Settings.from_env({}),
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
-            registry_url=sims["registry"].base_url,
-            bank_url=sims["bank"].base_url,
-            retry=RetryPolicy(attempts=4, initial=0.05, maximum=0.5),
-            http_timeout=5.0,
-            broker_namespace=f"trace{tmp_path.name[-12:]}.",
-        )
-        async with Hub(settings, consume=False) as ingress_only:  # embedded: rows just wait
-            await open_facilities(
-                ingress_only.units, facility_terms(companies.sellers, one_small=False)
-            )
-            async with running_ingress(ingress_only) as url:
-                request_id = await _push_one(url, companies, SEED + 35)
+        settings = _settings(tmp_path, sims, broker_namespace=f"trace{tmp_path.name[-12:]}.")
+        request_id = await _accepted_by_a_hub_that_does_not_consume(settings, companies, SEED + 35)
         async with Hub(replace(settings, broker_url=broker_url)) as hub:
             await Stack(hub=hub, ingress_url="", sims=sims, companies=companies).settle(1)
             journey = await _journey(spans, request_id)
