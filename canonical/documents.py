@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from canonical.money import Amount, Money
 from canonical.parties import Party
+from canonical.text import PlainText
 
 __all__ = [
     "CustomsDeclaration",
@@ -34,7 +35,9 @@ class Provenance(BaseModel):
     model_config = _FROZEN
 
     source_system: str = Field(min_length=1, max_length=64)
-    source_document_id: str = Field(min_length=1, max_length=128)
+    source_document_id: PlainText = Field(min_length=1, max_length=128)
+    """The source's own document number: it keys the request or document id, so a hidden
+    character (a zero-width space) would make a second id for the same document."""
     fingerprint: str = Field(default="", max_length=128)
     """Digest of the original bytes (SM3 from the mappings issue on; SHA-256 until then)."""
     received_at: datetime | None = None
@@ -77,7 +80,7 @@ class DocumentLine(BaseModel):
     amount: Amount
     """Line amount excluding tax."""
     tax: Amount = Decimal("0")
-    order_number: str = ""
+    order_number: PlainText = ""
 
 
 class Invoice(BaseModel):
@@ -85,9 +88,10 @@ class Invoice(BaseModel):
 
     model_config = _FROZEN
 
-    number: str = Field(min_length=1, max_length=32)
-    """The 20-digit 数电 number, or the legacy number (with `code`)."""
-    code: str = Field(default="", max_length=12)
+    number: str = Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")
+    """The 20-digit 数电 number, or the legacy number (with `code`): ASCII digits only, as the
+    tax rules define it (the mappers fold full-width digits; nothing else becomes a digit)."""
+    code: str = Field(default="", max_length=12, pattern=r"^[0-9]*$")
     """Legacy 发票代码; empty for 数电票."""
     kind: InvoiceKind
     issue_date: date
@@ -101,7 +105,7 @@ class Invoice(BaseModel):
     """Total including tax (价税合计)."""
     status: InvoiceStatus = InvoiceStatus.NORMAL
     lines: tuple[DocumentLine, ...] = ()
-    order_numbers: tuple[str, ...] = ()
+    order_numbers: tuple[PlainText, ...] = ()
     provenance: Provenance
     check_code: str = Field(default="", pattern=r"^([0-9]{20})?$")
     """校验码 of legacy ordinary / electronic ordinary invoices (verification uses its last 6)."""
@@ -127,7 +131,7 @@ class PurchaseOrder(BaseModel):
 
     model_config = _FROZEN
 
-    number: str = Field(min_length=1, max_length=64)
+    number: PlainText = Field(min_length=1, max_length=64)
     order_date: date
     buyer: Party | None = None
     buyer_code: str = ""
@@ -142,9 +146,9 @@ class DeliveryNote(BaseModel):
 
     model_config = _FROZEN
 
-    number: str = Field(min_length=1, max_length=64)
+    number: PlainText = Field(min_length=1, max_length=64)
     delivery_date: date
-    order_number: str = ""
+    order_number: PlainText = ""
     lines: tuple[DocumentLine, ...] = ()
     provenance: Provenance
 
@@ -154,11 +158,11 @@ class CustomsDeclaration(BaseModel):
 
     model_config = _FROZEN
 
-    entry_id: str = Field(min_length=1, max_length=18)
+    entry_id: PlainText = Field(min_length=1, max_length=18)
     """海关编号 (EntryId); before clearance the 统一编号 (SeqNo), with `cleared` False."""
     declare_date: date
     trade_uscc: str = ""
-    contract_number: str = ""
+    contract_number: PlainText = ""
     total: Money
     lines: tuple[DocumentLine, ...] = ()
     provenance: Provenance
@@ -220,7 +224,7 @@ class ReceivableBill(BaseModel):
 
     model_config = _FROZEN
 
-    number: str = Field(min_length=1, max_length=64)
+    number: PlainText = Field(min_length=1, max_length=64)
     """The ERP document number (FBillNo / code)."""
     bill_date: date
     due_date: date | None = None
@@ -238,8 +242,8 @@ class ReceivableBill(BaseModel):
     """A red-letter / negative receivable (reverses an earlier one)."""
     instalments: tuple[Instalment, ...] = ()
     lines: tuple[DocumentLine, ...] = ()
-    invoice_keys: tuple[str, ...] = ()
-    order_numbers: tuple[str, ...] = ()
+    invoice_keys: tuple[PlainText, ...] = ()
+    order_numbers: tuple[PlainText, ...] = ()
     provenance: Provenance
 
     @model_validator(mode="after")

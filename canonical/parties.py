@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from canonical.text import PlainText
 from canonical.uscc import normalise_uscc, uscc_problem
 
 __all__ = ["USCC", "BankAccount", "Party", "PartyRole"]
@@ -30,7 +31,8 @@ def _check(value: str) -> str:
 
 
 USCC = Annotated[str, BeforeValidator(_normalise), AfterValidator(_check)]
-"""A validated 统一社会信用代码: whitespace stripped, full-width folded, uppercased, checked."""
+"""A validated 统一社会信用代码: blanks removed, full-width folded, uppercased, checked; any other
+character (a look-alike letter, an invisible one) refused by name (`canonical.uscc`)."""
 
 
 class PartyRole(StrEnum):
@@ -62,7 +64,8 @@ class Party(BaseModel):
 
     model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=140)
+    name: PlainText = Field(min_length=1, max_length=140)
+    """Any printable text, but no control, bidi or zero-width character (`canonical.text`)."""
     uscc: USCC
     role: PartyRole
-    erp_code: str = ""
+    erp_code: PlainText = ""

@@ -35,6 +35,8 @@ from hub.persistence import Database, UnitOfWorkFactory
 from hub.persistence.tables import DeadLetterRow, OutboxRow, RequestRow
 from hub.runtime.consumer import RouteConsumer
 from hub.runtime.relay import OutboxRelay
+from hub.security.audit import Sealer
+from hub.security.tls import partner_verify
 from hub.timekeeping import Timekeeper
 from hub.transport.base import Outgoing, Transport
 from hub.transport.embedded import EmbeddedTransport
@@ -74,6 +76,9 @@ class Hub:
         timeout = httpx.Timeout(settings.http_timeout, connect=DEFAULT_TIMEOUT.connect)
         pool = settings.http_connections
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+        # Partners' certificates are verified, against FACTORHUB_CA_BUNDLE's CAs too (a bundle
+        # with no certificate stops the hub here, before anything is opened).
+        verify = partner_verify(settings.ca_bundle_pem)
         # A bad policy, or a payment channel without its settings, stops the hub here, before
         # anything is opened (ConfigurationError naming every bad key or missing setting).
         flow = policy or _flow_policy(settings)
@@ -101,19 +106,26 @@ class Hub:
             MeteredPublisher(self.transport, self.metrics.publishes(self.transport.name))
         )
         self._registry_http = traced_client(
-            httpx.AsyncClient(base_url=settings.registry_url, timeout=timeout, limits=limits),
+            httpx.AsyncClient(
+                base_url=settings.registry_url, timeout=timeout, limits=limits, verify=verify
+            ),
             "registry",
         )
         self._vat_http = (
             traced_client(
-                httpx.AsyncClient(base_url=settings.vat_url, timeout=timeout, limits=limits), "vat"
+                httpx.AsyncClient(
+                    base_url=settings.vat_url, timeout=timeout, limits=limits, verify=verify
+                ),
+                "vat",
             )
             if settings.vat_url
             else None
         )
         self._credit_http = (
             traced_client(
-                httpx.AsyncClient(base_url=settings.credit_url, timeout=timeout, limits=limits),
+                httpx.AsyncClient(
+                    base_url=settings.credit_url, timeout=timeout, limits=limits, verify=verify
+                ),
                 "credit",
             )
             if settings.credit_url
@@ -164,6 +176,9 @@ class Hub:
                 retention=timedelta(days=settings.retention_days),
                 clock=clock,
             )
+        self.sealer = Sealer(self.database, clock)
+        """Chains the history and operators' actions into the SM3 audit trail every second,
+        after their transactions (several hubs on one database take turns)."""
         self.timekeeper: Timekeeper | None = None
         """Fires due timers (`routes.later.Later`) into the outbox, by the hub's clock."""
         if self.consumers:
@@ -209,9 +224,11 @@ class Hub:
             self.housekeeper.start()
         if self.timekeeper is not None:  # after the transport: its commits dispatch at once
             self.timekeeper.start()
+        self.sealer.start()
         log.info("hub started: %r with %d route(s)", self.settings, len(self.consumers))
 
     async def aclose(self) -> None:
+        await self.sealer.aclose()
         if self.timekeeper is not None:
             await self.timekeeper.aclose()
         if self.housekeeper is not None:

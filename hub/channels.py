@@ -32,6 +32,7 @@ from connectors.bank_soap import SoapBankGateway
 from connectors.ecny import EcnyGateway
 from connectors.http import DEFAULT_TIMEOUT
 from hub.config import Settings
+from hub.security.tls import partner_verify
 from observability.http import traced_client
 from routes.policy import FlowPolicy
 
@@ -160,10 +161,14 @@ def make_bank_gateway(
     timeout = timeout or httpx.Timeout(settings.http_timeout, connect=DEFAULT_TIMEOUT.connect)
     pool = settings.http_connections
     limits = limits or httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+    verify = partner_verify(settings.ca_bundle_pem)  # a bank's private CA, when given
     channel = policy.disbursement_channel
     if channel == "iso20022":
         client = traced_client(
-            httpx.AsyncClient(base_url=settings.bank_url, timeout=timeout, limits=limits), "bank"
+            httpx.AsyncClient(
+                base_url=settings.bank_url, timeout=timeout, limits=limits, verify=verify
+            ),
+            "bank",
         )
         return BankChannel(channel, client, settings, lambda s: IsoBankGateway(client, clock=clock))
     if channel == "soap":
@@ -173,7 +178,9 @@ def make_bank_gateway(
                 "but FACTORHUB_BANKCORE_URL is not set"
             )
         client = traced_client(
-            httpx.AsyncClient(base_url=settings.bankcore_url, timeout=timeout, limits=limits),
+            httpx.AsyncClient(
+                base_url=settings.bankcore_url, timeout=timeout, limits=limits, verify=verify
+            ),
             "bankcore",
         )
         return BankChannel(
@@ -192,7 +199,10 @@ def make_bank_gateway(
             )
         assert settings.ecny_url is not None  # checked just above
         client = traced_client(
-            httpx.AsyncClient(base_url=settings.ecny_url, timeout=timeout, limits=limits), "ecny"
+            httpx.AsyncClient(
+                base_url=settings.ecny_url, timeout=timeout, limits=limits, verify=verify
+            ),
+            "ecny",
         )
         complete = not missing_ecny_settings(settings)
         return BankChannel(

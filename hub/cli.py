@@ -17,6 +17,9 @@ factorhub reconcile ACCOUNT    our disbursements against the bank's camt.054 boo
 factorhub calc FILE.json       quote a financing (融资额度测算): amounts, interest, repayments
 factorhub policy check FILE    validate a risk policy template (every bad key named)
 factorhub bench pipeline|hop|raw|map  throughput and latency
+factorhub bench tracing|crypto tracing's cost; 国密 operations/s beside gmssl's
+factorhub trace REQUEST_ID     a request's journey (--slowest N, --failed)
+factorhub audit seal|verify|export  the SM3 hash-chained audit trail
 factorhub simulators up        the external-system simulators (SIMULATORS.md)
 """
 
@@ -36,6 +39,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.cli_audit import audit_app
 from hub.cli_calc import calc_command, policy_check_command
 from hub.cli_limits import anchor_command, anchors_command, portfolio_app
 from hub.cli_mapping import bench_map_command, map_command, render_command
@@ -89,6 +93,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(timers_app, name="timers")
 app.add_typer(review_app, name="review")
+app.add_typer(audit_app, name="audit")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
 app.command("reconcile")(reconcile_command)
@@ -214,12 +219,57 @@ def serve(
     workers: Annotated[bool, typer.Option(help="Also run the route workers.")] = True,
     database_url: DatabaseOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            envvar="FACTORHUB_TLS_CERT",
+            help="Serve HTTPS (TLS 1.3 only) with this PEM certificate chain, server's first.",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-key",
+            envvar="FACTORHUB_TLS_KEY",
+            help="The unencrypted PEM private key of --tls-cert.",
+        ),
+    ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-client-ca",
+            envvar="FACTORHUB_TLS_CLIENT_CA",
+            help="Mutual TLS: clients must present a certificate this PEM CA signed.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the HTTP ingress (and, by default, the route workers) until stopped."""
+    """Serve the HTTP ingress (and, by default, the route workers) until stopped; with
+    --tls-cert and --tls-key, over TLS 1.3 only (--tls-client-ca: mutual TLS)."""
     _logging(verbose)
+    from rich.markup import escape
+
+    from canonical import ConfigurationError
+    from hub.security.tls import CERT_OPTION, CLIENT_CA_OPTION, KEY_OPTION, ingress_context
     from hub.serving import serve_forever
 
-    run(lambda: serve_forever(_settings(database_url), host=host, port=port, workers=workers))
+    tls = None
+    try:
+        if tls_cert is None and (tls_key or tls_client_ca):
+            given = KEY_OPTION if tls_key else CLIENT_CA_OPTION
+            raise ConfigurationError(f"{given} needs {CERT_OPTION} (and {KEY_OPTION})")
+        if tls_cert is not None:
+            if tls_key is None:
+                raise ConfigurationError(f"{CERT_OPTION} needs {KEY_OPTION}")
+            tls = ingress_context(cert=tls_cert, key=tls_key, client_ca=tls_client_ca)
+    except ConfigurationError as error:  # before anything starts
+        Console(stderr=True).print(f"[red]{escape(str(error))}[/red]", highlight=False)
+        raise typer.Exit(2) from error
+    run(
+        lambda: serve_forever(
+            _settings(database_url), host=host, port=port, workers=workers, tls=tls
+        )
+    )
 
 
 @app.command()
@@ -640,8 +690,13 @@ def jobs_daily(
     async def daily(units: UnitOfWorkFactory) -> DailyReport:
         if not deregister:
             return await run_daily(units, day)
+        from hub.security.tls import partner_verify
+
         timeout = httpx.Timeout(settings.http_timeout)
-        async with httpx.AsyncClient(base_url=settings.registry_url, timeout=timeout) as client:
+        verify = partner_verify(settings.ca_bundle_pem)
+        async with httpx.AsyncClient(
+            base_url=settings.registry_url, timeout=timeout, verify=verify
+        ) as client:
             return await run_daily(units, day, registry=HttpRegistryGateway(client))
 
     report = run(lambda: _with_units(database_url, daily))
@@ -946,6 +1001,18 @@ def bench_hop_command(
         f"hub hop {hop.route}: {hop.count} messages in {hop.seconds:.2f} s = "
         f"[bold]{hop.per_second:.0f} msg/s[/bold] ({ratio:.0%} of raw)"
     )
+
+
+@bench_app.command("crypto")
+def bench_crypto_command(
+    seconds: Annotated[
+        float, typer.Option(min=0.001, help="Time per operation, for each library.")
+    ] = 1.0,
+) -> None:
+    """国密 operations/s (SM2 sign/verify, SM4, SM3, HMAC-SM3) on native code beside gmssl."""
+    from hub.bench_crypto import bench_crypto, render
+
+    console.print(render(bench_crypto(seconds), seconds), highlight=False, markup=False)
 
 
 def _bench_broker(transport: str, broker_url: str | None, stack: Any) -> str | None:

@@ -24,6 +24,7 @@ from connectors.bank_statements import BankStatements
 from hub.config import Settings
 from hub.persistence import Database, UnitOfWorkFactory
 from hub.reconcile import DifferenceCode, Report, run_reconciliation
+from hub.security.tls import partner_verify
 
 __all__ = ["reconcile_command"]
 
@@ -83,7 +84,10 @@ async def _reconcile(settings: Settings, account: str) -> Report:
     database = Database(settings.database_url)
     timeout = httpx.Timeout(settings.http_timeout, connect=3.0)
     try:
-        async with httpx.AsyncClient(base_url=settings.bank_url, timeout=timeout) as client:
+        verify = partner_verify(settings.ca_bundle_pem)
+        async with httpx.AsyncClient(
+            base_url=settings.bank_url, timeout=timeout, verify=verify
+        ) as client:
             units = UnitOfWorkFactory(database, lambda: datetime.now(UTC))
             return await run_reconciliation(units, BankStatements(client), account)
     finally:

@@ -27,6 +27,12 @@
 | FACTORHUB_ECNY_NOTIFY_URL | where the operator sends its notify (our `/v1/ecny/notify`) | unset |
 | FACTORHUB_ECNY_FROM_SIMULATOR | QA only: e-CNY keys, wallets from the simulator | see below |
 | FACTORHUB_OTEL_* | tracing: exporters, service, endpoint, sampler | `observability.tracing` |
+| FACTORHUB_CA_BUNDLE | PEM file of CAs the partner clients trust besides the usual roots | unset |
+
+Every partner client verifies the partner's certificate and host name; FACTORHUB_CA_BUNDLE adds
+CAs (a bank's private CA) to the roots it trusts (`hub.security.tls.partner_verify`). The
+ingress's own TLS (FACTORHUB_TLS_CERT, FACTORHUB_TLS_KEY, FACTORHUB_TLS_CLIENT_CA) is read by
+`factorhub serve` as its `--tls-*` options, like its host and port.
 
 FACTORHUB_INGRESS_WORKERS defaults to 1 for `serve`, `demo` and `bench` on a machine with two or
 more cores, and to 0 otherwise (tests, one-off commands).
@@ -115,6 +121,9 @@ class Settings:
     tracing: TracingSettings = field(default_factory=TracingSettings)
     """OpenTelemetry tracing (FACTORHUB_OTEL_*); no exporter: off, at no cost. The long-running
     commands (`serving_defaults`) default to the `local` span store."""
+    ca_bundle_pem: str | None = None
+    """PEM certificates of CAs the partner clients trust besides httpx's roots (a bank's
+    private CA); None: those roots only. Certificates are verified either way."""
     http_connections: int = 16
     """Connections per partner, and calls in flight per route. httpcore scans every pooled
     connection on each request, so a big pool costs more CPU than it saves in waiting."""
@@ -159,6 +168,7 @@ class Settings:
                 env, "FACTORHUB_ECNY_FROM_SIMULATOR", ecny_url is None and "ecny" in simulated
             ),
             tracing=tracing_settings(env),
+            ca_bundle_pem=_text_file(env, "FACTORHUB_CA_BUNDLE"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]

@@ -1,14 +1,21 @@
 """The HTTP ingress: ERP pushes in, request status out (FastAPI on uvicorn).
 
 A push is answered 202 only after the request and its first message are durably committed.
-Bad input gets 422 listing every problem (JSON path, value, reason) and stores nothing; an
-oversized body gets 413 before it is read to the end. `GET /metrics` is the hub's metrics in
-the Prometheus text format (`observability.metrics`).
+Bad input gets 422 listing every problem (JSON path, value, reason) and stores nothing. Hostile
+bodies are refused before anything is stored, and mostly before they are read: an oversized body
+gets 413 as soon as its Content-Length (or, chunked, its running size) passes the limit, with
+the connection closed; a body declared as something the endpoint does not read (a form, HTML,
+XML to a JSON endpoint) or compressed (a zip bomb is never inflated) gets 415; JSON declared
+`charset=utf-8` that is not UTF-8 gets 422. Deep nesting, entity bombs and hidden characters in
+identifiers are the mappers' and the canonical model's to refuse (`mappings._json`,
+`mappings._xml`, `canonical.text`). `GET /metrics` is the hub's metrics in the Prometheus text
+format (`observability.metrics`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -18,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from canonical import FinancingState, MappingError
+from canonical.text import hidden_characters
 from hub.app import Hub, utc_now
 from hub.asyncapi import asyncapi_document
 from hub.bank_reports import accept_status_report
@@ -125,22 +133,67 @@ class RequestBody(BaseModel):
     """§4.4, our 中登网 registration."""
 
 
-class _TooLarge(Exception):
-    pass
+_JSON: tuple[str, ...] = ("application/json", "text/json", "+json")
+_XML: tuple[str, ...] = ("application/xml", "text/xml", "+xml")
+"""Media types an endpoint reads (a `+suffix` matches any structured-syntax type); a body sent
+without a Content-Type is read too, and its content decides."""
+
+
+class _Refused(Exception):
+    """A body refused as it arrives, before any mapping: the status and the JSON answer."""
+
+    def __init__(self, status: int, body: dict[str, object]) -> None:
+        super().__init__(body.get("error"))
+        self.status = status
+        self.body = body
+
+
+async def _read_body(request: Request, limit: int, accepted: tuple[str, ...]) -> bytes:
+    """The body, refused 415 / 413 / 422 (`_Refused`) as early as the headers allow."""
+    media, charset = _media_type(request.headers.get("content-type", ""))
+    if media and not any(media == a or (a[0] == "+" and media.endswith(a)) for a in accepted):
+        raise _Refused(415, {
+            "error": "unsupported media type",
+            "content_type": media,
+            "accepted": [a if a[0] != "+" else f"*/*{a}" for a in accepted],
+        })
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise _Refused(415, {
+            "error": f"unsupported content encoding {encoding!r}: send the body uncompressed",
+        })
+    raw = await _read_limited(request, limit)
+    if charset in ("utf-8", "utf8") and "json" in media:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"declared charset={charset}, but the body is not UTF-8 (bad byte at "
+            problem = {"path": "", "value": None, "reason": f"{reason}{exc.start})"}
+            raise _Refused(422, {"error": "invalid document", "problems": [problem]}) from None
+    return raw
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+    """At most `limit` bytes, refused on the declared length or, chunked, at the first chunk
+    past it: a large body is never held whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise _Refused(413, {"error": "body too large", "limit_bytes": limit})
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            raise _Refused(413, {"error": "body too large", "limit_bytes": limit})
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _media_type(header: str) -> tuple[str, str]:
+    """(media type, charset), lower case; ("", "") without a Content-Type."""
+    media, _, parameters = header.partition(";")
+    found = re.search(r"charset\s*=\s*\"?([^\";\s]+)", parameters, re.IGNORECASE)
+    return media.strip().lower(), found.group(1).lower() if found else ""
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -153,18 +206,21 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(TracingMiddleware)  # the SERVER span of each request (tracing on)
     settings = hub.settings
 
-    @app.exception_handler(_TooLarge)
-    async def too_large(_: Request, __: _TooLarge) -> JSONResponse:
-        """Every endpoint that takes a body answers an oversized one the same way."""
-        return JSONResponse(
-            {"error": "body too large", "limit_bytes": settings.max_body_bytes}, 413
-        )
+    @app.exception_handler(_Refused)
+    async def refused(_: Request, error: _Refused) -> JSONResponse:
+        """Every endpoint that takes a body refuses a hostile one the same way; the connection
+        is closed, so a client still sending a huge body stops at once."""
+        return JSONResponse(error.body, error.status, headers={"connection": "close"})
 
     @app.post(
         "/v1/erp/{vendor}/invoices",
         status_code=202,
         response_model=AcceptedBody,
-        responses={413: {"description": "body too large"}, 422: {"description": "invalid"}},
+        responses={
+            413: {"description": "body too large"},
+            415: {"description": "not JSON, or compressed"},
+            422: {"description": "invalid"},
+        },
         summary="Push an invoice in the ERP's native JSON (Kingdee Save request, YonBIP save)",
     )
     async def push_invoice(
@@ -179,13 +235,14 @@ def create_app(hub: Hub) -> FastAPI:
             ),
         ] = None,
     ) -> Any:
-        raw = await _read_limited(request, settings.max_body_bytes)
+        raw = await _read_body(request, settings.max_body_bytes, _JSON)
         tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
         requested = None
         if requested_amount is not None:
             requested = _requested(requested_amount)
             if requested is None:
-                reason = "must be a decimal string above 0 with at most 2 decimals"
+                reason = "must be a decimal string (ASCII digits) above 0 and below 10^15, with "
+                reason += "at most 2 decimals"
                 problem: dict[str, object] = {
                     "path": "?requested_amount",
                     "value": requested_amount,
@@ -213,13 +270,14 @@ def create_app(hub: Hub) -> FastAPI:
         responses={
             404: {"description": "no such format or family"},
             413: {"description": "body too large"},
+            415: {"description": "neither JSON nor XML, or compressed"},
             422: {"description": "invalid, or not recognised within the family"},
         },
         summary="Ingest any inbound format by name (see `factorhub map --list`), or by family "
         f"({', '.join(families)}) to have the format recognised from the content",
     )
     async def ingest_document(name: Annotated[str, Path(max_length=64)], request: Request) -> Any:
-        raw = await _read_limited(request, settings.max_body_bytes)
+        raw = await _read_body(request, settings.max_body_bytes, _JSON + _XML)
         fmt: InboundFormat | None = INBOUND_FORMATS.get(name)
         if fmt is None:
             if name not in families:
@@ -258,7 +316,7 @@ def create_app(hub: Hub) -> FastAPI:
         summary="Quote a financing (融资额度测算) before applying: the `factorhub calc` contract",
     )
     async def calc(request: Request) -> Response:
-        raw = await _read_limited(request, settings.max_body_bytes)
+        raw = await _read_body(request, settings.max_body_bytes, _JSON)
         try:
             quote_request = QuoteRequest.model_validate_json(raw)
         except ValidationError as error:
@@ -271,7 +329,7 @@ def create_app(hub: Hub) -> FastAPI:
         summary="The bank's asynchronous payment status report (pain.002 callback)",
     )
     async def bank_status_report(request: Request) -> JSONResponse:
-        raw = await _read_limited(request, settings.max_body_bytes)
+        raw = await _read_body(request, settings.max_body_bytes, _XML)
         try:
             outcome = await accept_status_report(hub.units, raw, now=hub.clock())
         except MappingError as error:
@@ -289,7 +347,7 @@ def create_app(hub: Hub) -> FastAPI:
         'answered {"code": "SUCCESS"} once queued',
     )
     async def ecny_notify(request: Request) -> JSONResponse:
-        raw = await _read_limited(request, settings.max_body_bytes)
+        raw = await _read_body(request, settings.max_body_bytes, _JSON)
         notices = hub.ecny_notices
         if notices is None:
             return JSONResponse({"code": "FAIL", "msg": "no e-CNY channel configured"}, 404)
@@ -322,7 +380,7 @@ def create_app(hub: Hub) -> FastAPI:
         summary="Money received against a paid-out financing (applied through the waterfall)",
     )
     async def repayment(request: Request) -> JSONResponse:
-        raw = await _read_limited(request, settings.max_body_bytes)
+        raw = await _read_body(request, settings.max_body_bytes, _JSON)
         try:
             body = parse_repayment(raw)
             await accept_repayment(hub.units, body)
@@ -343,7 +401,7 @@ def create_app(hub: Hub) -> FastAPI:
         "credits on the collection account are repayments",
     )
     async def bank_booking_notice(request: Request) -> JSONResponse:
-        raw = await _read_limited(request, settings.max_body_bytes)
+        raw = await _read_body(request, settings.max_body_bytes, _XML)
         try:
             outcome = await accept_camt054(hub.units, raw, now=hub.clock())
         except MappingError as error:
@@ -424,21 +482,44 @@ def create_app(hub: Hub) -> FastAPI:
     return app
 
 
+_ECHOED = 200
+"""Characters of an offending value shown back (a 1 MB string is not echoed whole)."""
+_REQUESTED = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
+"""ASCII digits only: `Decimal()` would also read `１２３` and `١٢٣`, and `1e999999`."""
+
+
 def _requested(text: str) -> Decimal | None:
     """A requested amount: a plain decimal above 0 with at most two decimals, else None."""
-    try:
-        value = Decimal(text.strip())
-    except ArithmeticError:
+    text = text.strip(" ")
+    if not _REQUESTED.fullmatch(text):
         return None
-    exponent = value.as_tuple().exponent
-    if not value.is_finite() or value <= 0 or not isinstance(exponent, int) or exponent < -2:
+    value = Decimal(text)
+    if value <= 0:  # below 10^15 by its shape
         return None
     return value.quantize(Decimal("0.01"))
 
 
 def _invalid(source: str, problems: list[dict[str, object]]) -> JSONResponse:
     """422 in the one error shape every ingress endpoint uses."""
-    return JSONResponse({"error": "invalid document", "source": source, "problems": problems}, 422)
+    safe = [{**p, "value": _echoed(p.get("value"))} for p in problems]
+    return JSONResponse({"error": "invalid document", "source": source, "problems": safe}, 422)
+
+
+def _echoed(value: object) -> object:
+    """An offending value as the answer may show it: short, JSON-safe, and with hidden
+    characters (a bidi override, NUL) escaped so they are seen rather than acted on."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return "<object>"
+    if isinstance(value, list | tuple):
+        return "<array>"
+    text = value if isinstance(value, str) else str(value)
+    for char in hidden_characters(text):
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text if len(text) <= _ECHOED else text[:_ECHOED] + "…"
 
 
 def _disbursement_body(payment: DisbursementRow) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from hub.persistence.programmes_admin import (
 )
 from hub.persistence.tables import BuyerLimitRow, FacilityRow, RequestRow
 from hub.persistence.uow import UnitOfWorkFactory
+from hub.security.audit import operator_name, record_action
 
 __all__ = ["StateCounts", "count_states", "list_dead_letters", "open_facilities", "replay"]
 
@@ -26,14 +27,18 @@ async def list_dead_letters(units: UnitOfWorkFactory, *, all_: bool = False) -> 
         return await uow.dead_letters.list(include_replayed=all_)
 
 
-async def replay(units: UnitOfWorkFactory, ids: list[int] | None) -> list[int]:
+async def replay(
+    units: UnitOfWorkFactory, ids: list[int] | None, *, actor: str | None = None
+) -> list[int]:
     """Send dead letters to their consumer again (same message id); None replays all open ones.
 
     The consumer's inbox entry is removed and the original envelope re-enters the outbox, so
     the relay of a running hub delivers it again within a second or so (on the embedded
-    transport too), or the hub's next start does.
+    transport too), or the hub's next start does. Each replay is in the audit trail with who
+    asked (`actor`: by default the operator's login name).
     """
     replayed: list[int] = []
+    actor = actor or operator_name()
     async with units() as uow:
         letters = await uow.dead_letters.list()
         for letter in letters:
@@ -42,6 +47,14 @@ async def replay(units: UnitOfWorkFactory, ids: list[int] | None) -> list[int]:
             await uow.inbox.forget(letter.consumer, letter.message_id)
             await uow.outbox.add(letter.topic, letter.envelope)
             await uow.dead_letters.mark_replayed(letter.id)
+            await record_action(
+                uow.session,
+                at=units.clock(),
+                actor=actor,
+                action="dlq.replay",
+                request_id=letter.envelope.correlation_id,
+                details=f"dead letter {letter.id}: {letter.envelope.type} to {letter.consumer}",
+            )
             replayed.append(letter.id)
         await uow.commit()
     return replayed

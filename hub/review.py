@@ -5,7 +5,8 @@ An application waits here with its reason and the evidence in its detail: REGIST
 (the invoice does not match its order within tolerance, §3.3). Approving puts it back into the
 flow at the step that stopped it, with the finding cleared; rejecting ends it REJECTED and
 gives its limit back. Both are recorded in the application's history with the operator's note,
-and both are one transaction with the message they emit (outbox), so nothing is lost or doubled.
+and in the audit trail with who decided (`actor`: by default the operator's login name), and
+both are one transaction with the message they emit (outbox), so nothing is lost or doubled.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hub.persistence.money import from_fen
 from hub.persistence.requests import Cause
 from hub.persistence.tables import RequestRow, ReservationRow, table_of
 from hub.persistence.uow import SqlUnitOfWork, UnitOfWorkFactory
+from hub.security.audit import operator_name, record_action
 from routes.matching import match_request
 from routes.policy import FlowPolicy
 from routes.top_ups import top_up_cap
@@ -82,7 +84,12 @@ async def pending_reviews(units: UnitOfWorkFactory) -> list[ReviewItem]:
 
 
 async def approve(
-    units: UnitOfWorkFactory, request_id: str, *, note: str, policy: FlowPolicy
+    units: UnitOfWorkFactory,
+    request_id: str,
+    *,
+    note: str,
+    policy: FlowPolicy,
+    actor: str | None = None,
 ) -> FinancingState:
     """Clear the finding and hand the application back to the flow; the state it resumes in."""
     async with units() as uow:
@@ -131,6 +138,7 @@ async def approve(
             allowed_from=frozenset({state}),
             note=f"approved by an operator: {note}"[:500],
         )
+        await _audited(units, uow, actor, "approve", request_id, state, target, note)
         await _emit(uow, message, request.tenant, request.seller.uscc)
         await uow.commit()
         return target
@@ -165,7 +173,9 @@ def _eligible_base(request: FinancingRequest, policy: FlowPolicy) -> Money:
     return total if face is None else total.model_copy(update={"amount": face})
 
 
-async def reject(units: UnitOfWorkFactory, request_id: str, *, note: str) -> None:
+async def reject(
+    units: UnitOfWorkFactory, request_id: str, *, note: str, actor: str | None = None
+) -> None:
     """End the application REJECTED with the finding as its reason; its limit is released."""
     async with units() as uow:
         state = await _waiting(uow, request_id, "reject")
@@ -180,6 +190,9 @@ async def reject(units: UnitOfWorkFactory, request_id: str, *, note: str) -> Non
             allowed_from=frozenset({state}),
             reason=reason,
             note=detail,
+        )
+        await _audited(
+            units, uow, actor, "reject", request_id, state, FinancingState.REJECTED, note
         )
         rejected = FinancingRejected(
             request_id=request_id, reason=reason, detail=detail, step="review"
@@ -196,6 +209,29 @@ async def _waiting(uow: SqlUnitOfWork, request_id: str, action: str) -> Financin
     if not current[0].awaiting_operator:
         raise ReviewError(f"{request_id} is {current[0].value}, not waiting for a review")
     return current[0]
+
+
+async def _audited(
+    units: UnitOfWorkFactory,
+    uow: SqlUnitOfWork,
+    actor: str | None,
+    action: str,
+    request_id: str,
+    source: FinancingState,
+    target: FinancingState,
+    note: str,
+) -> None:
+    """The decision in the audit trail, with who made it (in the decision's transaction)."""
+    await record_action(
+        uow.session,
+        at=units.clock(),
+        actor=actor or operator_name(),
+        action=f"review.{action}",
+        request_id=request_id,
+        from_state=source.value,
+        to_state=target.value,
+        details=note,
+    )
 
 
 async def _emit(uow: SqlUnitOfWork, message: Message, tenant: str, key: str) -> None:

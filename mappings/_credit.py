@@ -8,7 +8,6 @@ it becomes exact Decimal Money in whole currency units. Moments without an offse
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -291,12 +290,13 @@ def build_profile(
 
 
 def fold_id(text: str) -> str:
-    """An identifier with full-width letters and digits folded, whitespace removed, upper case."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    """An identifier with full-width letters and digits folded, blanks removed, ASCII letters
+    upper-cased; nothing else folded (`canonical.text`), so callers' ASCII checks refuse it."""
+    return normalise_uscc(text)
 
 
 def tianyancha_code(value: object) -> int | None:
     """天眼查's `error_code` as an int (digits in a string too); None when it is not one."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import binascii
 import re
-import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from lxml import etree
 
+from canonical.text import fold_identifier, hidden_problem
 from mappings._problems import Problems
-from mappings._values import FOLD, to_date, to_decimal
+from mappings._values import FOLD, SPACES, to_date, to_decimal
 from mappings._xml import MAX_XML_BYTES, child, local_name, namespace, parse_untrusted, text_of
 
 __all__ = [
@@ -190,10 +190,9 @@ def _is_utf8ish(data: bytes) -> bool:
 
 
 def identifier(text: str) -> str:
-    """An identifier with full-width forms folded and every blank removed (`ＥＮ 01` -> `EN01`)."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    return "".join(text.split())
+    """An identifier with full-width forms folded and every blank removed (`ＥＮ 01` -> `EN01`);
+    no other fold (`canonical.text`): what is left is checked by the caller."""
+    return fold_identifier(text)
 
 
 def currency_code(text: str) -> str:
@@ -314,7 +313,10 @@ class Section:
         raw = self.raw(name)
         if raw is None:
             return None
-        text = raw.strip()
+        text = raw.strip(SPACES)
+        if why := hidden_problem(text, "\t\n\r"):
+            self.problems.add(f"{self.path}/{name}", why, raw)
+            return None
         if not text:
             if required:
                 where = f"{self.path}/{name}"
@@ -344,6 +346,9 @@ class Section:
         if not text:
             return text
         value = identifier(text)
+        if why := hidden_problem(value):
+            self.problems.add(f"{self.path}/{name}", why, text)
+            return None
         if len(value) > max_len:
             self.problems.add(f"{self.path}/{name}", f"is longer than {max_len} characters", text)
             return None

@@ -10,12 +10,13 @@ from functools import lru_cache
 from typing import TypeVar
 
 from canonical import Party, PartyRole, normalise_uscc, uscc_problem
+from canonical.text import fold_identifier, hidden_problem, non_ascii_note
 from mappings._json import JsonRefused, decode_bytes, loads
 from mappings._problems import Problems, pointer
 from mappings._values import (
-    FOLD,
     MAX_ABS_AMOUNT,
     MAX_FRACTION_DIGITS,
+    SPACES,
     to_date,
     to_decimal,
     to_int,
@@ -101,9 +102,13 @@ class Node:
 
     @property
     def blank(self) -> bool:
-        """Absent, null, or a string of nothing but whitespace."""
+        """Absent, null, or a string of nothing but spaces and line breaks."""
         value = self.value
-        return value is MISSING or value is None or (isinstance(value, str) and not value.strip())
+        return (
+            value is MISSING
+            or value is None
+            or (isinstance(value, str) and not value.strip(SPACES))
+        )
 
     def get(self, key: str) -> Node:
         value = self.value
@@ -164,7 +169,7 @@ class Reader:
             try:
                 decoded = loads(node.value)
             except JsonRefused as exc:
-                self.problems.add(node.path, f"is a string but {exc}", node.value)
+                self.problems.add(node.path + exc.path, f"is a string but {exc}", node.value)
                 return None
             node = Node(decoded, node.path, node.fold)
         return self.object(node, required=required)
@@ -179,16 +184,28 @@ class Reader:
         return [node.child(item, i) for i, item in enumerate(node.value)]
 
     def text(self, node: Node, *, required: bool = True, max_len: int | None = None) -> str | None:
-        """A trimmed string; "" for an optional blank field, None when there is a problem."""
+        """A trimmed string; "" for an optional blank field, None when there is a problem.
+
+        Control and invisible characters (bidi overrides, zero-width spaces, NUL) are refused
+        in every text field; tabs and line breaks are kept inside free text (`_values.to_text`).
+        """
         value = node.value
         if type(value) is str:  # the usual case, decided without the general conversion
-            text = value.strip()
-            if text and (max_len is None or len(text) <= max_len):
+            text = value.strip(SPACES)
+            if text and (max_len is None or len(text) <= max_len) and text.isprintable():
                 return text
         if node.blank:
             self._absent(node, required)
             return None if required else ""
         return self._convert(node, lambda v: to_text(v, max_len=max_len))
+
+    def name(self, node: Node, *, max_len: int = 140) -> str | None:
+        """A required name (of a company, a bank): printable, no line breaks or tabs either."""
+        title = self.text(node, max_len=max_len)
+        if title is not None and (why := hidden_problem(title)):
+            self.problems.add(node.path, why, node.value)
+            return None
+        return title
 
     def code(self, node: Node, *, required: bool = False) -> str | None:
         """A base-data reference: `{"FNumber": "..."}` (any case) or the bare code string."""
@@ -249,7 +266,7 @@ class Reader:
 
     def party(self, name: Node, uscc: Node, role: PartyRole, erp_code: str) -> Party | None:
         """A party from a name field and a 统一社会信用代码 field, both checked."""
-        title = self.text(name, max_len=140)
+        title = self.name(name)
         raw = self.text(uscc, max_len=64)
         code = None
         if raw is not None:
@@ -268,7 +285,7 @@ def read_document(problems: Problems, raw: bytes, source: str, *, fold: bool = F
     try:
         value = loads(decode_bytes(raw))
     except JsonRefused as exc:
-        problems.add("", str(exc))
+        problems.add(exc.path, str(exc))
         problems.raise_if_any(source)
         raise  # unreachable: a problem was just added
     if not isinstance(value, dict):
@@ -282,14 +299,16 @@ def tax_invoice_key(reader: Reader, number: Node, code: Node) -> tuple[str | Non
     problems = reader.problems
     raw_number = reader.text(number, max_len=64)
     raw_code = reader.text(code, required=False, max_len=64)
-    digits = None if raw_number is None else "".join(raw_number.translate(FOLD).split())
-    code_digits = None if raw_code is None else "".join(raw_code.translate(FOLD).split())
+    digits = None if raw_number is None else fold_identifier(raw_number)
+    code_digits = None if raw_code is None else fold_identifier(raw_code)
     if code_digits and not (_digits(code_digits) and len(code_digits) in (10, 12)):
-        problems.add(code.path, "a legacy invoice code must be 10 or 12 digits", code.value)
+        note = non_ascii_note(code_digits)
+        problems.add(code.path, f"a legacy invoice code must be 10 or 12 digits{note}", code.value)
         code_digits = None
     if digits is not None:
         if not _digits(digits):
-            problems.add(number.path, "an invoice number must be digits", number.value)
+            problems.add(number.path, f"an invoice number must be digits{non_ascii_note(digits)}",
+                         number.value)
             digits = None
         elif code_digits == "" and len(digits) != 20:
             problems.add(number.path, "a 数电 invoice number (no invoice code) must be 20 digits",

@@ -2,13 +2,22 @@
 
 Floats never appear: JSON numbers with a fraction or exponent become `Decimal` (from their text),
 integers stay `int`, so a mapper can still tell a JSON float from a JSON integer or a string.
+
+Hostile bodies are refused with a reason, never a crash: nesting deeper than the interpreter's
+recursion limit (100,000 `[`), integers longer than Python converts (4300 digits), NaN and
+Infinity, and strings that escape their way to NUL (`\\u0000`, which PostgreSQL cannot store) or
+to a lone surrogate (`\\ud800`, which is not a character and cannot be encoded).
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import re
+import sys
 from decimal import Decimal
+
+from mappings._problems import pointer
 
 __all__ = ["MAX_JSON_BYTES", "JsonRefused", "decode_bytes", "loads"]
 
@@ -24,8 +33,18 @@ _BOMS = (
 )
 
 
+_ESCAPED = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+"""An escape that may decode to NUL or a surrogate (a valid pair is checked by the walk)."""
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 class JsonRefused(ValueError):
-    """The bytes are not a JSON document this hub accepts; the message says why."""
+    """The bytes are not a JSON document this hub accepts; the message says why, `path` where
+    (a JSON pointer, "" for the document as a whole)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def decode_bytes(raw: bytes) -> str:
@@ -76,14 +95,48 @@ _DECODER = json.JSONDecoder(
 def loads(text: str) -> object:
     """Parse JSON text with Decimal fractions; any failure is a JsonRefused with a reason."""
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except JsonRefused:
         raise
     except json.JSONDecodeError as exc:
         raise JsonRefused(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    except ValueError as exc:  # e.g. an integer longer than int() accepts
+    except ValueError as exc:  # an integer longer than int() accepts
+        if "integer string conversion" in str(exc):
+            digits = sys.get_int_max_str_digits()
+            raise JsonRefused(f"not valid JSON: a number has more than {digits} digits") from None
         raise JsonRefused(f"not valid JSON: {exc}"[:200]) from None
     except RecursionError:
         raise JsonRefused("not valid JSON: nested too deeply") from None
+    if "\\u" in text and _ESCAPED.search(text):  # rare: only then is every string looked at
+        _refuse_unstorable(value)
+    return value
+
+
+def _refuse_unstorable(document: object) -> None:
+    """JsonRefused at the first key or string holding NUL or a lone surrogate."""
+    stack: list[tuple[object, str]] = [(document, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            found = _UNSTORABLE.search(value)
+            if found:
+                raise JsonRefused(_unstorable(found.group()), path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                found = _UNSTORABLE.search(key)
+                if found:
+                    raise JsonRefused(f"a key {_unstorable(found.group())}", path)
+                stack.append((item, pointer(path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, pointer(path, i)) for i, item in enumerate(value))
+
+
+def _unstorable(char: str) -> str:
+    if char == "\x00":
+        return "contains U+0000 NULL (escaped as \\u0000): refused, it cannot be stored"
+    return (
+        f"contains a lone surrogate U+{ord(char):04X} (an escape that is half of a "
+        "UTF-16 pair): not a character, refused"
+    )

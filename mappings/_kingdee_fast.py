@@ -24,6 +24,7 @@ from canonical import (
     normalise_uscc,
     uscc_problem,
 )
+from canonical.text import fold_identifier
 from mappings._fields import MAX_ABS_INT, MISSING, PLAIN_AMOUNT, cached_rate
 from mappings._invoice import (
     Figure,
@@ -37,7 +38,7 @@ from mappings._invoice import (
 )
 from mappings._json import JsonRefused, decode_bytes, loads
 from mappings._problems import Problems
-from mappings._values import FOLD, MAX_ABS_AMOUNT, MAX_FRACTION_DIGITS
+from mappings._values import MAX_ABS_AMOUNT, MAX_FRACTION_DIGITS, SPACES
 from mappings.erp import InvoicePush
 
 __all__ = ["map_plain_push"]
@@ -175,7 +176,9 @@ def _optional_list(obj: dict[str, Any] | None, key: str) -> list[dict[str, Any]]
 
 def _text(value: Any, max_len: int | None, *, required: bool = True) -> str:
     if type(value) is str:
-        text = value.strip()
+        text = value.strip(SPACES)
+        if not text.isprintable():  # a line break, or a hidden character: the reader decides
+            raise _Bail
     elif type(value) is int:
         text = str(value)
     elif not required and (value is MISSING or value is None):
@@ -234,8 +237,8 @@ def _status(model: dict[str, Any]) -> tuple[InvoiceStatus, bool]:
 
 
 def _invoice_key(number: Any, code: Any) -> tuple[str, str]:
-    digits = "".join(_text(number, 64).translate(FOLD).split())
-    code_digits = "".join(_text(code, 64, required=False).translate(FOLD).split())
+    digits = fold_identifier(_text(number, 64))
+    code_digits = fold_identifier(_text(code, 64, required=False))
     plain = digits.isascii() and digits.isdigit()
     if code_digits:
         if not (code_digits.isascii() and code_digits.isdigit() and len(code_digits) in (10, 12)):

@@ -12,12 +12,14 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from canonical import FEN
+from canonical.text import hidden_problem
 
 __all__ = [
     "FLOAT_REFUSED",
     "FOLD",
     "MAX_ABS_AMOUNT",
     "MAX_FRACTION_DIGITS",
+    "SPACES",
     "fen",
     "to_date",
     "to_decimal",
@@ -31,6 +33,12 @@ MAX_ABS_AMOUNT = Decimal(10) ** 15
 MAX_FRACTION_DIGITS = 10
 """数电 prices carry 8 decimals; more than 10 cannot be a real figure."""
 FLOAT_REFUSED = "must be a decimal string: a JSON float may have lost precision"
+
+SPACES = "\t\n\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+"""Trimmed from text fields: tabs, line breaks and the Unicode spaces (Zs). Not `str.strip()`'s
+wider set, which also drops control characters (U+001C-U+001F, U+0085) that must be refused."""
+_FREE_TEXT = "\t\n\r"
+"""The only control characters free text may hold."""
 
 _CHINA = timezone(timedelta(hours=8))
 FOLD = str.maketrans(
@@ -60,7 +68,7 @@ def to_decimal(value: object, *, allow_float: bool = True) -> Decimal:
     if isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, Decimal):
-        if not allow_float and value != value.to_integral_value():
+        if _in_range(value) and not allow_float and value != value.to_integral_value():
             raise ValueError(FLOAT_REFUSED)
         number = value
     elif isinstance(value, str):
@@ -69,12 +77,18 @@ def to_decimal(value: object, *, allow_float: bool = True) -> Decimal:
         raise ValueError("must be a number, got null")
     else:
         raise ValueError(f"must be a number or a numeric string, got {_kind(value)}")
-    if not number.is_finite() or abs(number) >= MAX_ABS_AMOUNT:
+    if not _in_range(number):
         raise ValueError("is out of range (magnitude must be below 10^15)")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS:
         raise ValueError(f"has more than {MAX_FRACTION_DIGITS} decimal places")
     return number
+
+
+def _in_range(number: Decimal) -> bool:
+    """Finite and below 10^15 in magnitude, decided by comparison alone: `abs()` or any other
+    arithmetic on a JSON literal like `1E+999999999` raises decimal.Overflow."""
+    return number.is_finite() and -MAX_ABS_AMOUNT < number < MAX_ABS_AMOUNT
 
 
 def _parse_number_text(raw: str) -> Decimal:
@@ -126,9 +140,15 @@ def to_date(value: object) -> date:
 
 
 def to_text(value: object, *, max_len: int | None = None) -> str:
-    """A trimmed string; JSON integers (YonBIP long ids) are accepted as their digits."""
+    """A trimmed string; JSON integers (YonBIP long ids) are accepted as their digits.
+
+    Hidden characters (`canonical.text`: NUL, bidi overrides, zero-width spaces) are refused;
+    tabs and line breaks may stay inside (remarks, addresses).
+    """
     if isinstance(value, str):
-        text = value.strip()
+        text = value.strip(SPACES)
+        if problem := hidden_problem(text, _FREE_TEXT):
+            raise ValueError(problem)
     elif isinstance(value, int) and not isinstance(value, bool):
         text = str(value)
     else:
@@ -142,7 +162,7 @@ def to_int(value: object) -> int:
     """A small non-negative integer (line numbers), from a JSON integer or digits."""
     if isinstance(value, bool):
         raise ValueError("must be an integer, not a boolean")
-    if isinstance(value, Decimal) and abs(value) < 10**9 and value == value.to_integral_value():
+    if isinstance(value, Decimal) and -(10**9) < value < 10**9 and value == int(value):
         value = int(value)
     if isinstance(value, str):
         text = value.strip().translate(FOLD)

@@ -28,6 +28,7 @@ from canonical import (
     normalise_uscc,
     uscc_problem,
 )
+from canonical.text import fold_identifier, hidden_problem, non_ascii_note
 from mappings._invoice import fingerprint
 from mappings._problems import Problems
 from mappings._values import FOLD, fen, to_date, to_decimal, to_rate
@@ -201,10 +202,10 @@ def invoice_digits(
     if not text:
         problems.add(where, "is required but missing" if text is None else "must not be empty")
         return None
-    digits = "".join(text.translate(FOLD).split())
+    digits = fold_identifier(text)
     if not (digits.isascii() and digits.isdigit() and len(digits) in lengths):
         shown = " or ".join(str(n) for n in lengths)
-        problems.add(where, f"{what} must be {shown} digits", text)
+        problems.add(where, f"{what} must be {shown} digits{non_ascii_note(digits)}", text)
         return None
     return digits
 
@@ -231,6 +232,9 @@ def read_party(
         problems.add(name_path, "is required but missing" if name is None else "must not be empty")
     elif len(name) > 140:
         problems.add(name_path, "is longer than 140 characters", name)
+        name = None
+    elif why := hidden_problem(name):
+        problems.add(name_path, why, name)
         name = None
     code = None
     if not tax_id:
@@ -318,8 +322,8 @@ def read_line(
     price = amount(problems, fields, names.unit_price, path, required=False)
     return VatLine(
         path=path,
-        description=fields.get(names.description, ""),
-        item_code=fields.get(names.item_code, "") if names.item_code else "",
+        description=_free_text(problems, fields, names.description, path),
+        item_code=_free_text(problems, fields, names.item_code, path) if names.item_code else "",
         quantity=_ZERO if quantity is None and fields.get(names.quantity) in _BLANK else quantity,
         unit_price=_ZERO if price is None and fields.get(names.unit_price) in _BLANK else price,
         rate=rate,
@@ -327,6 +331,15 @@ def read_line(
         tax=tax,
         total=amount(problems, fields, names.total, path, required=False) if names.total else None,
     )
+
+
+def _free_text(problems: Problems, fields: dict[str, str], name: str, path: str) -> str:
+    """A text field ("" when absent); hidden characters (a bidi override) are a problem."""
+    text = fields.get(name, "")
+    if why := hidden_problem(text, "\t\n\r"):
+        problems.add(f"{path}/{name}", why, text)
+        return ""
+    return text
 
 
 def _rate(problems: Problems, text: str, where: str) -> Decimal | None:

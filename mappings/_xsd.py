@@ -13,7 +13,7 @@ from lxml import etree
 
 from canonical import MappingError, Problem
 from mappings._problems import Problems
-from mappings._xml import parse_untrusted
+from mappings._xml import hardened_parser, parse_untrusted
 
 __all__ = ["validate_against"]
 
@@ -39,5 +39,4 @@ def validate_against(schema_file: str, xml: bytes, source: str) -> None:
 @cache
 def _schema(schema_file: str) -> etree.XMLSchema:
     data = resources.files("mappings").joinpath(f"schemas/{schema_file}").read_bytes()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.fromstring(data, parser))
+    return etree.XMLSchema(etree.fromstring(data, hardened_parser()))

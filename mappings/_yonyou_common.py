@@ -8,10 +8,10 @@ them, and a cheap JSON sniff for the catalogue's `recognise` functions.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
+from canonical.text import fold_full_width, hidden_problem
 from mappings._fields import Node, Reader
 from mappings._invoice import Checker, Figure, Labels, LineDraft, OrderDraft, check_line_tax
 from mappings._problems import Problems
@@ -75,11 +75,15 @@ def answer_data(read: Reader, root: Node) -> Node | None:
 
 
 def ident(read: Reader, node: Node, *, required: bool = False, max_len: int = 64) -> str | None:
-    """An identifier (document number, code) with full-width forms folded (NFKC: `ＴＩ` -> `TI`)."""
+    """An identifier (document number, code) with full-width forms folded (`ＴＩ` -> `TI`); no
+    other fold (not NFKC: `①` does not become `1`), and no line break or hidden character."""
     text = read.text(node, required=required, max_len=max_len * 2)
-    if not text or text.isascii():
+    if not text or (text.isascii() and text.isprintable()):
         return text
-    folded = unicodedata.normalize("NFKC", text).strip()
+    folded = fold_full_width(text).strip()
+    if why := hidden_problem(folded):
+        read.problems.add(node.path, why, node.value)
+        return None
     if len(folded) > max_len:
         read.problems.add(node.path, f"is longer than {max_len} characters", node.value)
         return None

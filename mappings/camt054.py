@@ -31,6 +31,7 @@ from canonical.payments import (
 from mappings._invoice import DEFAULT_TOLERANCE, check_tolerance, fingerprint
 from mappings._payments import CHINA, XmlFields, check_text, fen_text, readable_xml
 from mappings._problems import Problems, guarded, require_aware
+from mappings._values import MAX_ABS_AMOUNT
 from mappings._xml import child, children, local_name, namespace, parse_untrusted, text_of
 from mappings._xsd import validate_against
 from mappings.catalogue import InboundFormat, OutboundFormat
@@ -391,7 +392,8 @@ class _Reader:
                     self.problems.add(f"{path}/{tag}/Sum", "is not a decimal number", stated)
                     continue
                 total = sum(these, Decimal(0))
-                if not figure.is_finite() or abs(figure - total) > self.tolerance:
+                in_range = figure.is_finite() and -MAX_ABS_AMOUNT < figure < MAX_ABS_AMOUNT
+                if not in_range or abs(figure - total) > self.tolerance:  # no Overflow
                     self.problems.add(f"{path}/{tag}/Sum", f"the entries add up to {total}", stated)
 
     def _count(self, element: etree._Element | None, path: str, actual: int) -> None:

@@ -17,7 +17,14 @@ from decimal import Decimal
 from lxml import etree
 from pydantic import ValidationError
 
-from canonical import CustomsDeclaration, DocumentLine, Money, Provenance, uscc_problem
+from canonical import (
+    CustomsDeclaration,
+    DocumentLine,
+    Money,
+    Provenance,
+    normalise_uscc,
+    uscc_problem,
+)
 from mappings._customs import (
     Section,
     check_line_total,
@@ -173,7 +180,7 @@ def _ie_flag(head: Section) -> str | None:
     if not text:
         return None
     flag = text.upper()
-    if flag.isdigit():
+    if flag.isascii() and flag.isdigit():
         return "E" if int(flag) % 2 == 0 else "I"
     if flag not in ("E", "I"):
         head.problems.add(head.where("IEFlag"), "must be I (import) or E (export)", text)
@@ -185,7 +192,7 @@ def _uscc(head: Section) -> str | None:
     code = head.ident("TradeCoScc", required=True, max_len=18)
     if not code:
         return None
-    code = code.upper()
+    code = normalise_uscc(code)
     why = uscc_problem(code)
     if why:
         head.problems.add(

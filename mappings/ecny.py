@@ -42,6 +42,7 @@ from canonical import (
     PaymentStatus,
     Provenance,
 )
+from canonical.text import hidden_problem
 from mappings._fields import Node, read_document
 from mappings._invoice import fingerprint
 from mappings._payments import CHINA, fen_text, money_amount, to_datetime
@@ -476,7 +477,12 @@ def _values(problems: Problems, node: Node, model: type[BaseModel]) -> dict[str,
             found[key] = _values(problems, field, nested) if nested else field.value
             continue
         if convert is None:
-            found[key] = _text(field.value, fold=key in _IDENTIFIERS)
+            text = _text(field.value, fold=key in _IDENTIFIERS)
+            allowed = "" if key in _IDENTIFIERS else "\t\n\r"
+            if isinstance(text, str) and (why := hidden_problem(text, allowed)):
+                problems.add(pointer(node.path, key), why, field.value)
+                continue
+            found[key] = text
             continue
         try:
             found[key] = convert(field.value)

@@ -29,7 +29,8 @@ from mappings import (
     yonyou_receivable,
     zhongdeng,
 )
-from mappings._sniff import xml_root
+from mappings._sniff import head_text, xml_root
+from mappings._xml import DTD_REFUSED, declares_dtd
 from mappings.catalogue import InboundFormat, OutboundFormat
 
 __all__ = [
@@ -111,11 +112,20 @@ def outbound(name: str) -> OutboundFormat:
 
 def recognise(raw: bytes, family: str | None = None) -> InboundFormat:
     """The one inbound format (of `family`, if given) that recognises `raw`."""
+    scope = f" of family {family!r}" if family else ""
+    if _xml_declaring_dtd(raw):
+        raise UnknownFormat(f"{DTD_REFUSED}: no format{scope} reads such a document")
     candidates = [f for f in INBOUND_FORMATS.values() if family is None or f.family == family]
     for candidate in candidates:
         if candidate.recognise(raw):
             return candidate
     root = xml_root(raw)
     seen = f"XML root <{root[1]}>" if root else "no recognisable XML or JSON head"
-    scope = f" of family {family!r}" if family else ""
     raise UnknownFormat(f"no format{scope} recognises this document ({seen})")
+
+
+def _xml_declaring_dtd(raw: object) -> bool:
+    """Whether `raw` is not JSON (an object or array) and declares a DOCTYPE anywhere."""
+    if not isinstance(raw, bytes | bytearray):
+        return False
+    return head_text(bytes(raw)).lstrip()[:1] not in ("{", "[") and declares_dtd(bytes(raw))

@@ -19,9 +19,9 @@ from decimal import Decimal
 from lxml import etree
 
 from canonical import Invoice, InvoiceKind, PartyRole
+from canonical.text import fold_identifier
 from mappings._invoice import DEFAULT_TOLERANCE, check_tolerance
 from mappings._problems import Problems, guarded, require_aware
-from mappings._values import FOLD
 from mappings._vat import (
     LineFields,
     VatDraft,
@@ -242,7 +242,7 @@ def _number(
         where = f"{path}/InvoiceNumber"
     number = invoice_digits(problems, text, where, (20,), "a 数电 invoice number")
     if number and eiid and supervision.get("InvoiceNumber"):
-        other = "".join(eiid.translate(FOLD).split())
+        other = fold_identifier(eiid)
         if other != number:
             problems.add(
                 f"{base}/Header/EIid",

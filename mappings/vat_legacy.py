@@ -16,9 +16,9 @@ from decimal import Decimal
 from lxml import etree
 
 from canonical import Invoice, InvoiceKind, PartyRole
+from canonical.text import fold_identifier
 from mappings._invoice import DEFAULT_TOLERANCE, check_tolerance
 from mappings._problems import Problems, guarded, require_aware
-from mappings._values import FOLD
 from mappings._vat import (
     LineFields,
     VatDraft,
@@ -205,7 +205,7 @@ def _check_code(
     problems: Problems, text: str | None, where: str, kind: InvoiceKind | None
 ) -> str | None:
     """The 20-digit 校验码: required on ordinary invoices (verification needs it)."""
-    digits = "".join((text or "").translate(FOLD).split())
+    digits = fold_identifier(text or "")
     if not digits:
         if kind is InvoiceKind.ORDINARY:
             problems.add(

@@ -27,6 +27,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from canonical import Invoice, InvoiceKind, InvoiceStatus, PartyRole, Provenance
 from canonical.money import Amount, Money
+from canonical.text import fold_identifier
+from canonical.uscc import normalise_uscc
 from canonical.verification import InvoiceVerification, TaxStatus, VerificationResult
 from mappings._fields import Node, Reader, read_document
 from mappings._invoice import DEFAULT_TOLERANCE, check_tolerance, fingerprint
@@ -355,7 +357,7 @@ def _map(
 def _tax_no(read: Reader, node: Node) -> str:
     """A 税号 (the USCC for an enterprise), folded to half-width capitals; "" when absent."""
     text = read.text(node, required=False, max_len=20) or ""
-    return text.translate(FOLD).upper()
+    return normalise_uscc(text)
 
 
 def _red_total(problems: Problems, read: Reader, node: Node) -> Decimal | None:
@@ -438,7 +440,7 @@ def _invoice(
     total = read_amount(problems, fields, "totalAmount", data.path)
     check_node = data.get("checkCode")
     check_code = read.text(check_node, required=False, max_len=64) or ""
-    check_code = "".join(check_code.translate(FOLD).split())
+    check_code = fold_identifier(check_code)
     if check_code and not (check_code.isdigit() and len(check_code) == 20):
         check_code = ""  # some services return only the last 6 digits: not the full 校验码
     draft = VatDraft(
@@ -496,6 +498,11 @@ def _lines(
     return lines
 
 
+_MAX_EXPONENT = 32
+"""A JSON fraction written with a larger exponent is passed on in scientific notation (and
+refused as an amount) rather than expanded."""
+
+
 def _texts(value: object) -> dict[str, str]:
     """A JSON object's values as the texts the VAT readers take (null is absent; fractions
     were decoded as Decimal, so their digits are exact)."""
@@ -510,7 +517,10 @@ def _texts(value: object) -> dict[str, str]:
         elif isinstance(item, bool):
             texts[key] = "<boolean>"
         elif isinstance(item, Decimal):
-            texts[key] = f"{item:f}"
+            # fixed-point only when short: `f"{Decimal('1E-999999999'):f}"` is a 1 GB string
+            exponent = item.as_tuple().exponent
+            plain = isinstance(exponent, int) and -_MAX_EXPONENT <= exponent <= _MAX_EXPONENT
+            texts[key] = f"{item:f}" if plain else str(item)
         elif isinstance(item, int):
             texts[key] = str(item)
         else:

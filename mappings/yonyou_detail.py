@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from canonical import Party, PartyRole
+from canonical.text import fold_identifier
 from mappings._fields import Node, Reader, read_document, tax_invoice_key
 from mappings._invoice import (
     DEFAULT_TOLERANCE,
@@ -29,7 +30,6 @@ from mappings._invoice import (
     fingerprint,
 )
 from mappings._problems import Problems, guarded, require_aware
-from mappings._values import FOLD
 from mappings._yonyou_common import (
     answer_data,
     ident,
@@ -130,7 +130,7 @@ def _reverses(read: Reader, data: Node) -> str:
     for key in ("blueEinvoiceNo", "blueEinvoiceHm"):
         node = data.get(key)
         text = read.text(node, required=False, max_len=64)
-        digits = "".join((text or "").translate(FOLD).split())
+        digits = fold_identifier(text or "")
         if digits and not (digits.isascii() and digits.isdigit() and len(digits) <= 20):
             read.problems.add(node.path, "must be the digits of the blue invoice", node.value)
             return ""

@@ -24,6 +24,9 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "AnchorProgrammeRow",
     "AnchorSellerRow",
+    "AuditActionRow",
+    "AuditEntryRow",
+    "AuditHeadRow",
     "AwaitedDocumentRow",
     "Base",
     "BuyerLimitRow",
@@ -501,6 +504,57 @@ class RepaymentRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     payer: Mapped[str] = mapped_column(String(8))
     received_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class AuditActionRow(Base):
+    """An operator's action (a review decided, dead letters replayed): who, what, on which
+    application, from and to which state, why. Written in the transaction that acted, then
+    sealed into the audit chain like the history rows (`hub/security/audit.py`)."""
+
+    __tablename__ = "audit_actions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(_TS)
+    actor: Mapped[str] = mapped_column(_ID)
+    action: Mapped[str] = mapped_column(_ID)
+    """What was done, e.g. `review.approve`, `dlq.replay`."""
+    request_id: Mapped[str | None] = mapped_column(_ID)
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str | None] = mapped_column(String(24))
+    details: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntryRow(Base):
+    """One link of the SM3 audit chain: which history or action row it seals (`source`:
+    `request` for request_events, `lifecycle` for lifecycle_events, `action` for
+    audit_actions; `entry_id` its id), the previous link's hash and its own, SM3(previous
+    hash || the row's canonical bytes), hex. Appended only by the sealer."""
+
+    __tablename__ = "audit_chain"
+    __table_args__ = (UniqueConstraint("source", "entry_id", name="uq_audit_chain_entry"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The audit chain's head, one row (id 1): its last seq and hash, and per source table the
+    id up to which every row is sealed. Sealers lock it (FOR UPDATE), so they take turns."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+    request_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    lifecycle_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    action_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    sealed_at: Mapped[datetime | None] = mapped_column(_TS)
 
 
 def table_of(row: type[Base]) -> Table:
