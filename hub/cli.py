@@ -464,11 +464,22 @@ def dlq_show(dead_letter_id: int, database_url: DatabaseOpt = None) -> None:
     )
 
 
+OperatorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--operator",
+        envvar="FACTORHUB_OPERATOR",
+        help="Who acts, for the audit trail (default: the login name).",
+    ),
+]
+
+
 @dlq_app.command("replay")
 def dlq_replay(
     dead_letter_id: Annotated[int | None, typer.Argument(help="Dead letter id.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Replay every open dead letter.")] = False,
     database_url: DatabaseOpt = None,
+    operator: OperatorOpt = None,
 ) -> None:
     """Deliver dead letters to their consumer again, with the same message id."""
     from hub.operations import replay
@@ -477,7 +488,7 @@ def dlq_replay(
         console.print("[red]give a dead letter id or --all (not both)[/red]")
         raise typer.Exit(2)
     ids = None if all_ else [dead_letter_id] if dead_letter_id is not None else None
-    done = run(lambda: _with_units(database_url, lambda u: replay(u, ids)))
+    done = run(lambda: _with_units(database_url, lambda u: replay(u, ids, actor=operator)))
     if dead_letter_id is not None and not done:
         console.print(f"[red]no open dead letter {dead_letter_id}[/red]")
         raise typer.Exit(1)
@@ -613,7 +624,9 @@ NoteOpt = Annotated[str, typer.Option("--note", help="Why (kept in the applicati
 
 
 @review_app.command("approve")
-def review_approve(request_id: str, note: NoteOpt, database_url: DatabaseOpt = None) -> None:
+def review_approve(
+    request_id: str, note: NoteOpt, database_url: DatabaseOpt = None, operator: OperatorOpt = None
+) -> None:
     """Clear the finding and let the application go on from the step that stopped it."""
     from hub.review import ReviewError, approve
     from routes.policy import FlowPolicy, flow_policy, load_policy
@@ -625,7 +638,8 @@ def review_approve(request_id: str, note: NoteOpt, database_url: DatabaseOpt = N
     try:
         state = run(
             lambda: _with_units(
-                database_url, lambda u: approve(u, request_id, note=note, policy=policy)
+                database_url,
+                lambda u: approve(u, request_id, note=note, policy=policy, actor=operator),
             )
         )
     except ReviewError as error:
@@ -635,12 +649,18 @@ def review_approve(request_id: str, note: NoteOpt, database_url: DatabaseOpt = N
 
 
 @review_app.command("reject")
-def review_reject(request_id: str, note: NoteOpt, database_url: DatabaseOpt = None) -> None:
+def review_reject(
+    request_id: str, note: NoteOpt, database_url: DatabaseOpt = None, operator: OperatorOpt = None
+) -> None:
     """End the application REJECTED with its finding as the reason; its limit is released."""
     from hub.review import ReviewError, reject
 
     try:
-        run(lambda: _with_units(database_url, lambda u: reject(u, request_id, note=note)))
+        run(
+            lambda: _with_units(
+                database_url, lambda u: reject(u, request_id, note=note, actor=operator)
+            )
+        )
     except ReviewError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error

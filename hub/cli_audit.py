@@ -1,4 +1,4 @@
-"""`factorhub audit seal|verify|export`: the SM3 audit trail (`hub/security/audit.py`).
+"""`factorhub audit seal|verify|export`: the SM3 audit trail (`hub/security/audit/`).
 
 `verify` seals what is new first, then recomputes the whole chain and names each entry that
 was edited, deleted, reordered or inserted (exit 1); `--head FILE` also checks a head exported

@@ -169,3 +169,15 @@ async def _waiting_for_review_again(url: str) -> None:
             await uow.commit()
     finally:
         await database.aclose()
+
+
+def test_an_operator_named_on_the_command_line_is_the_actor_on_record(tmp_path, monkeypatch):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    asyncio.run(_waiting_for_review(url))
+    monkeypatch.setenv("FACTORHUB_OPERATOR", "alice")  # the option wins over the variable
+    typed = ["review", "reject", "FR1", "--note", "no order", "--operator", "bob"]
+    rejected = runner.invoke(app, [*typed, "--database-url", url])
+    assert rejected.exit_code == 0, rejected.output
+    with sqlite3.connect(tmp_path / "hub.db") as conn:
+        actors = conn.execute("SELECT actor, action FROM audit_actions").fetchall()
+    assert actors == [("bob", "review.reject")]
