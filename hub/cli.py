@@ -20,6 +20,7 @@ factorhub bench pipeline|hop|raw|map  throughput and latency
 factorhub bench tracing|crypto tracing's cost; 国密 operations/s beside gmssl's
 factorhub trace REQUEST_ID     a request's journey (--slowest N, --failed)
 factorhub audit seal|verify|export  the SM3 hash-chained audit trail
+factorhub tenants add|list|rotate-key  ERP connections that sign their pushes
 factorhub simulators up        the external-system simulators (SIMULATORS.md)
 """
 
@@ -45,6 +46,7 @@ from hub.cli_limits import anchor_command, anchors_command, portfolio_app
 from hub.cli_mapping import bench_map_command, map_command, render_command
 from hub.cli_reconcile import reconcile_command
 from hub.cli_simulators import simulators_app
+from hub.cli_tenants import tenants_app
 from hub.cli_trace import trace_command
 from hub.config import Settings, serving_defaults
 
@@ -94,6 +96,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(timers_app, name="timers")
 app.add_typer(review_app, name="review")
 app.add_typer(audit_app, name="audit")
+app.add_typer(tenants_app, name="tenants")
 app.command("map")(map_command)
 app.add_typer(simulators_app, name="simulators")
 app.command("reconcile")(reconcile_command)

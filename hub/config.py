@@ -28,6 +28,7 @@
 | FACTORHUB_ECNY_FROM_SIMULATOR | QA only: e-CNY keys, wallets from the simulator | see below |
 | FACTORHUB_OTEL_* | tracing: exporters, service, endpoint, sampler | `observability.tracing` |
 | FACTORHUB_CA_BUNDLE | PEM file of CAs the partner clients trust besides the usual roots | unset |
+| FACTORHUB_INGRESS_AUTH | `on`: ERP pushes must be signed by a tenant (`factorhub tenants`) | off |
 
 Every partner client verifies the partner's certificate and host name; FACTORHUB_CA_BUNDLE adds
 CAs (a bank's private CA) to the roots it trusts (`hub.security.tls.partner_verify`). The
@@ -124,6 +125,10 @@ class Settings:
     ca_bundle_pem: str | None = None
     """PEM certificates of CAs the partner clients trust besides httpx's roots (a bank's
     private CA); None: those roots only. Certificates are verified either way."""
+    ingress_auth: Literal["off", "on"] = "off"
+    """`on`: every ERP push and ingested document must be signed by a known tenant
+    (`hub.security.ingress_auth`), and its tenant is the signer; `off`: the `X-FactorHub-Tenant`
+    header (or `tenant`) is believed. Off only while the ERP connectors learn to sign."""
     http_connections: int = 16
     """Connections per partner, and calls in flight per route. httpcore scans every pooled
     connection on each request, so a big pool costs more CPU than it saves in waiting."""
@@ -169,6 +174,7 @@ class Settings:
             ),
             tracing=tracing_settings(env),
             ca_bundle_pem=_text_file(env, "FACTORHUB_CA_BUNDLE"),
+            ingress_auth=_ingress_auth(env),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
@@ -195,6 +201,15 @@ class Settings:
             f"Settings(transport={self.transport!r}, database={_redact(self.database_url)!r}, "
             f"broker={_redact(self.broker_url or '')!r})"
         )
+
+
+def _ingress_auth(env: Mapping[str, str]) -> Literal["off", "on"]:
+    raw = env.get("FACTORHUB_INGRESS_AUTH", "").strip().lower()
+    if raw in ("", "off"):
+        return "off"
+    if raw == "on":
+        return "on"
+    raise ConfigurationError(f"FACTORHUB_INGRESS_AUTH must be on or off, got {raw!r}")
 
 
 def simulator_urls(path: str | None) -> dict[str, str]:

@@ -10,6 +10,13 @@ XML to a JSON endpoint) or compressed (a zip bomb is never inflated) gets 415; J
 identifiers are the mappers' and the canonical model's to refuse (`mappings._json`,
 `mappings._xml`, `canonical.text`). `GET /metrics` is the hub's metrics in the Prometheus text
 format (`observability.metrics`).
+
+With FACTORHUB_INGRESS_AUTH=on the ERP push and ingest endpoints take only pushes signed by a
+known tenant (headers and string to sign: `hub.security.ingress_auth`): 401 naming the header
+when the signer is not proven, the timestamp is stale or the nonce reused, 403 naming the field
+when the document's seller is not the tenant's. The signature is checked before the body is
+mapped; the nonce is claimed last, just before storing. Each refusal stores nothing but an
+`ingress.refused` entry in the audit trail, and a stored push belongs to the signing tenant.
 """
 
 from __future__ import annotations
@@ -31,11 +38,24 @@ from hub.asyncapi import asyncapi_document
 from hub.bank_reports import accept_status_report
 from hub.ecny_notices import NoticeRefused, received_path
 from hub.ingest import ingest
+from hub.mapping_pool import map_push
 from hub.persistence.lifecycles import Entity, Lifecycle, lifecycles_of
 from hub.persistence.requests import HistoryEntry
 from hub.persistence.tables import DisbursementRow, RequestRow
+from hub.persistence.tenants import Tenant, claim_nonce, get_tenant
 from hub.repayments import RepaymentRefused, accept_camt054, accept_repayment, parse_repayment
+from hub.security.audit import record_action
+from hub.security.ingress_auth import (
+    NONCE,
+    TENANT,
+    Claim,
+    IngressRefused,
+    authenticate,
+    claim_of,
+    require_seller,
+)
 from mappings.catalogue import InboundFormat
+from mappings.erp import InvoicePush
 from mappings.formats import INBOUND_FORMATS, UnknownFormat, recognise
 from observability.http import TracingMiddleware
 from observability.metrics import CONTENT_TYPE
@@ -237,6 +257,13 @@ def create_app(hub: Hub) -> FastAPI:
     ) -> Any:
         raw = await _read_body(request, settings.max_body_bytes, _JSON)
         tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
+        signer: tuple[Tenant, Claim] | None = None
+        if settings.ingress_auth == "on":
+            try:
+                signer = await _signer(hub, request, raw)
+            except IngressRefused as refused:
+                return await _refuse(hub, request, refused)
+            tenant = signer[0].id
         requested = None
         if requested_amount is not None:
             requested = _requested(requested_amount)
@@ -250,11 +277,21 @@ def create_app(hub: Hub) -> FastAPI:
                 }
                 return _invalid(vendor, [problem])
         try:
-            accepted = await hub.intake.accept(
-                source=vendor, raw=raw, tenant=tenant, now=hub.clock(), requested=requested
-            )
+            if signer is None:
+                accepted = await hub.intake.accept(
+                    source=vendor, raw=raw, tenant=tenant, now=hub.clock(), requested=requested
+                )
+            else:  # mapped here, as its seller decides whether it may be stored at all
+                push = map_push(vendor, raw, hub.clock())
+                seller = push.invoice.seller.uscc
+                await _admit(hub, signer, seller, "invoice.seller.uscc")
+                accepted = await hub.intake.accept_push(
+                    push, source=vendor, tenant=tenant, now=hub.clock(), requested=requested
+                )
         except MappingError as error:
             return _invalid(vendor, [p.as_dict() for p in error.problems])
+        except IngressRefused as refused:
+            return await _refuse(hub, request, refused)
         return AcceptedBody(
             request_id=accepted.request_id,
             status="accepted" if accepted.created else "duplicate",
@@ -278,6 +315,14 @@ def create_app(hub: Hub) -> FastAPI:
     )
     async def ingest_document(name: Annotated[str, Path(max_length=64)], request: Request) -> Any:
         raw = await _read_body(request, settings.max_body_bytes, _JSON + _XML)
+        tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
+        signer: tuple[Tenant, Claim] | None = None
+        if settings.ingress_auth == "on":
+            try:
+                signer = await _signer(hub, request, raw)
+            except IngressRefused as refused:
+                return await _refuse(hub, request, refused)
+            tenant = signer[0].id
         fmt: InboundFormat | None = INBOUND_FORMATS.get(name)
         if fmt is None:
             if name not in families:
@@ -293,11 +338,15 @@ def create_app(hub: Hub) -> FastAPI:
                 fmt = recognise(raw, family=name)
             except UnknownFormat as error:
                 return _invalid(name, [{"path": "", "value": None, "reason": str(error)}])
-        tenant = request.headers.get("x-factorhub-tenant") or settings.tenant
         try:
+            if signer is not None:  # read twice (here and in ingest): the seller decides first
+                seller, field = _seller_of(fmt.read(raw, hub.clock()))
+                await _admit(hub, signer, seller, field)
             done = await ingest(hub.intake, hub.units, fmt, raw, tenant=tenant, now=hub.clock())
         except MappingError as error:
             return _invalid(fmt.name, [p.as_dict() for p in error.problems])
+        except IngressRefused as refused:
+            return await _refuse(hub, request, refused)
         where = "requests" if done.kind == "request" else "documents"
         return IngestedBody(
             id=done.id,
@@ -480,6 +529,68 @@ def create_app(hub: Hub) -> FastAPI:
         return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 
     return app
+
+
+async def _signer(hub: Hub, request: Request, raw: bytes) -> tuple[Tenant, Claim]:
+    """The tenant that signed this request, and what its headers claim (IngressRefused 401)."""
+    claim = claim_of(request.headers)
+    now = hub.clock()
+    async with hub.units() as uow:
+        tenant = await get_tenant(uow.session, claim.tenant)
+    authenticate(
+        claim,
+        scheme=None if tenant is None else tenant.scheme,
+        keys=() if tenant is None else tenant.keys(now),
+        method=request.method,
+        target=received_path(request.scope),
+        body=raw,
+        now=now,
+    )
+    assert tenant is not None  # authenticate refuses an unknown tenant
+    return tenant, claim
+
+
+async def _admit(hub: Hub, signer: tuple[Tenant, Claim], seller: str | None, field: str) -> None:
+    """Refuse (403) another tenant's seller, then claim the nonce (401 on a replay): the last
+    check before storing, so that a refused push leaves its nonce unused."""
+    tenant, claim = signer
+    require_seller(tenant.sellers, seller, field)
+    async with hub.units() as uow:
+        fresh = await claim_nonce(uow.session, tenant.id, claim.nonce, hub.clock())
+        if fresh:
+            await uow.commit()
+    if not fresh:
+        raise IngressRefused(401, NONCE, "already used")
+
+
+async def _refuse(hub: Hub, request: Request, refused: IngressRefused) -> JSONResponse:
+    """The 401/403 answer, recorded in the audit trail first: actor the tenant claimed (not
+    proven, hence never trusted for anything but this record), or `anonymous`."""
+    actor = request.headers.get(TENANT.lower(), "").strip()[:64] or "anonymous"
+    path = received_path(request.scope)
+    async with hub.units() as uow:
+        await record_action(
+            uow.session,
+            at=hub.clock(),
+            actor=actor,
+            action="ingress.refused",
+            to_state=str(refused.status),
+            details=f"{refused.field}: {refused.reason} ({request.method} {path[:200]})",
+        )
+        await uow.commit()
+    return JSONResponse(refused.body(), refused.status)
+
+
+def _seller_of(document: object) -> tuple[str | None, str]:
+    """The USCC (customs: the company code) of a document's seller, and the field naming it."""
+    if isinstance(document, InvoicePush):
+        return document.invoice.seller.uscc, "invoice.seller.uscc"
+    seller = getattr(document, "seller", None)
+    for attribute in ("uscc", "code"):
+        value = getattr(seller, attribute, None)
+        if isinstance(value, str) and value:
+            return value, f"seller.{attribute}"
+    return None, "seller"
 
 
 _ECHOED = 200

@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 
 from lxml import etree
 
 from canonical.text import hidden_problem
 from mappings._problems import Problems
 
-__all__ = ["DTD_REFUSED", "MAX_XML_BYTES", "child", "children", "declares_dtd",
-           "hardened_parser", "local_name", "namespace", "parse_untrusted", "text_of"]
+__all__ = [
+    "DTD_REFUSED",
+    "MAX_XML_BYTES",
+    "child",
+    "children",
+    "declares_dtd",
+    "hardened_parser",
+    "local_name",
+    "namespace",
+    "parse_untrusted",
+    "text_of",
+]
 
 MAX_XML_BYTES = 8 * 1024 * 1024
 """A status report for thousands of payments fits comfortably; larger is refused unread."""
@@ -48,7 +59,18 @@ _LIBXML2_LIMITS = (
 
 def hardened_parser() -> etree.XMLParser:
     """The one XMLParser configuration for anything parsed in `mappings` (documents from
-    outside, and the schemas shipped with the package)."""
+    outside, and the schemas shipped with the package): one per thread (an lxml parser may
+    not be shared between threads, and building one costs about as much as a small parse)."""
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = _new_parser()
+    return parser
+
+
+_PARSERS = threading.local()
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -103,7 +125,16 @@ def declares_dtd(data: bytes) -> bool:
 def _refuse_hidden_text(problems: Problems, root: etree._Element) -> None:
     """A problem for each element text or attribute holding a hidden character (a bidi
     override, a zero-width space, a C1 control: `canonical.text`); XML 1.0 already refuses
-    NUL and the other C0 controls. Tabs and line breaks are ordinary XML whitespace."""
+    NUL and the other C0 controls. Tabs and line breaks are ordinary XML whitespace.
+
+    Every text and attribute value is first checked at once, in C (`isprintable` over their
+    concatenation, tabs and line breaks removed); the walk that names where a hidden character
+    sits runs only when that finds one (or an ideographic space, which is not "printable")."""
+    everything = _ALL_TEXT(root)
+    if isinstance(everything, list):
+        joined = "".join(everything)  # type: ignore[arg-type]  # strings: smart_strings=False
+        if joined.replace("\t", "").replace("\n", "").replace("\r", "").isprintable():
+            return
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -116,6 +147,9 @@ def _refuse_hidden_text(problems: Problems, root: etree._Element) -> None:
         if tail and (why := hidden_problem(tail, "\t\n\r")):
             parent = element.getparent()
             problems.add(_where(parent) if parent is not None else "", why, tail)
+
+
+_ALL_TEXT = etree.XPath("//text() | //@*", smart_strings=False)
 
 
 def _where(element: etree._Element) -> str:

@@ -36,6 +36,7 @@ __all__ = [
     "DocumentRow",
     "FacilityRow",
     "InboxRow",
+    "IngressNonceRow",
     "InvoiceLockRow",
     "InvoiceTopUpRow",
     "LifecycleEventRow",
@@ -48,6 +49,7 @@ __all__ = [
     "RequestEventRow",
     "RequestRow",
     "ReservationRow",
+    "TenantRow",
     "TimerRow",
     "table_of",
 ]
@@ -509,7 +511,7 @@ class RepaymentRow(Base):
 class AuditActionRow(Base):
     """An operator's action (a review decided, dead letters replayed): who, what, on which
     application, from and to which state, why. Written in the transaction that acted, then
-    sealed into the audit chain like the history rows (`hub/security/audit.py`)."""
+    sealed into the audit chain like the history rows (`hub/security/audit/`)."""
 
     __tablename__ = "audit_actions"
 
@@ -555,6 +557,40 @@ class AuditHeadRow(Base):
     lifecycle_to: Mapped[int] = mapped_column(BigInteger, default=0)
     action_to: Mapped[int] = mapped_column(BigInteger, default=0)
     sealed_at: Mapped[datetime | None] = mapped_column(_TS)
+
+
+class TenantRow(Base):
+    """One tenant (an enterprise's ERP connection) and the keys its pushes are signed with
+    (`hub.security.ingress_auth`): an HMAC-SM3 secret (hex) or an SM2 public key (PEM or hex).
+    A rotated-out key keeps verifying until `previous_expires_at` (`factorhub tenants
+    rotate-key`)."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(140))
+    sellers: Mapped[str] = mapped_column(Text)
+    """JSON list of the seller USCCs whose documents this tenant may submit."""
+    scheme: Mapped[str] = mapped_column(String(16))
+    """`hmac-sm3` or `sm2`."""
+    key_id: Mapped[str] = mapped_column(_ID)
+    key: Mapped[str] = mapped_column(Text)
+    previous_key_id: Mapped[str | None] = mapped_column(_ID)
+    previous_key: Mapped[str | None] = mapped_column(Text)
+    previous_expires_at: Mapped[datetime | None] = mapped_column(_TS)
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    rotated_at: Mapped[datetime | None] = mapped_column(_TS)
+
+
+class IngressNonceRow(Base):
+    """A nonce a tenant signed a push with: the key refuses its reuse. Rows older than the
+    timestamp window's double are pruned, when no push with that nonce could still be fresh."""
+
+    __tablename__ = "ingress_nonces"
+
+    tenant: Mapped[str] = mapped_column(_ID, primary_key=True)
+    nonce: Mapped[str] = mapped_column(_ID, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(_TS, index=True)
 
 
 def table_of(row: type[Base]) -> Table:
