@@ -164,7 +164,7 @@ class Hub:
             for route in (routes if consume else ())
         ]
         partners = [self._registry_http, self._vat_http, self._credit_http]
-        partners.append(self.bank_channel._client)  # its peer named by the channel
+        partners.append(self.bank_channel.client)  # its peer named by the channel
         for client in partners:
             if client is not None:
                 metered(client, self.metrics)

@@ -109,6 +109,11 @@ class BankChannel:
         self._gateway: Gateway | None = None if discover else build(settings)
 
     @property
+    def client(self) -> httpx.AsyncClient:
+        """The channel's HTTP client (its requests are timed per partner in the metrics)."""
+        return self._client
+
+    @property
     def gateway(self) -> Gateway:
         if self._gateway is None:
             raise RuntimeError(f"the {self.name} payment channel is not started yet")

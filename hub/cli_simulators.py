@@ -85,19 +85,46 @@ def simulators_push(
             "default to push the invoices the other simulators know."
         ),
     ] = DEFAULT_ANOMALY_RATE,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FACTORHUB_PUSH_TENANT",
+            help="Sign every push as this tenant (a hub with FACTORHUB_INGRESS_AUTH=on).",
+        ),
+    ] = None,
+    key_id: Annotated[
+        str | None, typer.Option(envvar="FACTORHUB_PUSH_KEY_ID", help="The tenant's key id.")
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FACTORHUB_PUSH_SECRET",
+            help="The tenant's HMAC-SM3 secret (hex), as `factorhub tenants add` printed it.",
+        ),
+    ] = None,
 ) -> None:
-    """Push generated ERP invoices (with their orders) to a running hub, as the ERPs do."""
+    """Push generated ERP invoices (with their orders) to a running hub, as the ERPs do
+    (signed, with --tenant/--key-id/--secret, as a hub with signed ingress requires)."""
     from simulators.erp.dataset import (
         ANOMALIES,
         STANDARD_CASES,
         generate_companies,
         generate_invoices,
     )
-    from simulators.erp.pusher import push_cases
+    from simulators.erp.pusher import TenantCredentials, push_cases
 
     if vendor not in {"kingdee", "yonyou", "both"}:
         errors.print("error: --vendor must be kingdee, yonyou or both")
         raise typer.Exit(2)
+    signing = (tenant, key_id, secret)
+    if any(signing) and not all(signing):
+        errors.print("error: --tenant, --key-id and --secret go together")
+        raise typer.Exit(2)
+    credentials = (
+        TenantCredentials(tenant, key_id, secret)
+        if tenant is not None and key_id is not None and secret is not None
+        else None
+    )
     companies = generate_companies(seed)
     rates = dict.fromkeys(ANOMALIES, anomaly_rate)
     # The simulators hold the standard dataset: push from it (the same invoices the VAT
@@ -113,7 +140,7 @@ def simulators_push(
             break
         total *= 2
     cases = cases[:count]
-    results = asyncio.run(push_cases(hub, cases, rate=rate))
+    results = asyncio.run(push_cases(hub, cases, rate=rate, credentials=credentials))
     accepted = sum(r.ok for r in results)
     Console().print(f"pushed {len(results)} invoices to {hub}: {accepted} accepted (2xx)")
     for failed in (r for r in results if not r.ok):

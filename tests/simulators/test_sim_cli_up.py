@@ -145,3 +145,53 @@ async def test_push_sends_generated_invoices_to_a_running_hub_at_a_rate(tmp_path
     assert push.returncode == 0, out
     assert b"6 accepted" in out
     assert elapsed >= 0.25  # six pushes at 20/s take at least a quarter of a second
+
+
+async def test_push_signs_as_a_tenant_for_a_hub_that_requires_signed_pushes(tmp_path):
+    from hub.devbroker import free_port
+    from simulators.erp.dataset import generate_companies
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "FACTORHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db",
+        "FACTORHUB_INGRESS_AUTH": "on",
+    }
+    sellers = [a for c in generate_companies(0).sellers for a in ("--seller", c.uscc)]
+    added = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", "tenants", "add", "--id", "erp1", "--name", "ERP one",
+        *sellers, env=env, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    printed, _ = await asyncio.wait_for(added.communicate(), 60)
+    assert added.returncode == 0, printed
+    lines = printed.decode().splitlines()
+    key_id = lines[0].rsplit("key id ", 1)[1].strip()
+    secret = lines[-1].strip()
+    hub = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", "serve", "--no-workers", "--port", str(port), env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    push = ["-m", "hub", "simulators", "push", "--hub", url, "--count", "3", "--vendor", "kingdee"]
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get(f"{url}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
+        unsigned = await asyncio.create_subprocess_exec(
+            sys.executable, *push, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        refused, _ = await asyncio.wait_for(unsigned.communicate(), 60)
+        signed = await asyncio.create_subprocess_exec(
+            sys.executable, *push, "--tenant", "erp1", "--key-id", key_id, "--secret", secret,
+            env=env, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        accepted, _ = await asyncio.wait_for(signed.communicate(), 60)
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(hub.wait(), 20)
+    assert unsigned.returncode == 1
+    assert b"0 accepted" in refused
+    assert signed.returncode == 0, accepted
+    assert b"3 accepted" in accepted
