@@ -46,6 +46,7 @@ from hub.cli_limits import anchor_command, anchors_command, portfolio_app
 from hub.cli_mapping import bench_map_command, map_command, render_command
 from hub.cli_reconcile import reconcile_command
 from hub.cli_simulators import simulators_app
+from hub.cli_support import DatabaseOpt
 from hub.cli_tenants import tenants_app
 from hub.cli_trace import trace_command
 from hub.config import Settings, serving_defaults
@@ -109,14 +110,6 @@ app.command("render")(render_command)
 bench_app.command("map")(bench_map_command)
 
 console = Console()
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="FACTORHUB_DATABASE_URL",
-        help="SQLAlchemy async URL (default: SQLite under ./var).",
-    ),
-]
 
 
 def run(coro_factory: Callable[[], Awaitable[T]]) -> T:

@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from hub.cli_support import DatabaseOpt
 from hub.config import Settings
 from hub.persistence import Database
 from hub.security.audit import (
@@ -46,14 +47,6 @@ audit_app = typer.Typer(
     "SM3 hash-chained.",
     no_args_is_help=True,
 )
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="FACTORHUB_DATABASE_URL",
-        help="SQLAlchemy async URL (default: SQLite under ./var).",
-    ),
-]
 SYSTEM = "system"
 """The actor of every move the flow makes."""
 _SHOWN = 50

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from canonical import Money, Party, PartyRole
 from canonical.uscc import normalise_uscc, uscc_problem
+from hub.cli_support import DatabaseOpt, with_units
 from routes.quote.models import Portfolio
 from routes.quote.sizing import portfolio_headroom
 
@@ -32,14 +33,6 @@ portfolio_app = typer.Typer(
     "<= 40 %, risk assets <= 10x net assets), checked by the limit step when set.",
     no_args_is_help=True,
 )
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="FACTORHUB_DATABASE_URL",
-        help="SQLAlchemy async URL (default: SQLite under ./var).",
-    ),
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -70,7 +63,7 @@ def anchor_command(
         terms = AnchorTerms(party, _money(limit, "--limit", currency), share)
     except ValueError as error:
         _fail(f"--seller-share: {error}")
-    _run(database_url, lambda units: open_anchor_programmes(units, [terms]))
+    with_units(database_url, lambda units: open_anchor_programmes(units, [terms]))
     console.print(
         f"anchor programme for {party.uscc}: {terms.limit}, "
         f"at most {_pct(terms.seller_share)} of it a supplier"
@@ -81,7 +74,7 @@ def anchors_command(database_url: DatabaseOpt = None, as_json: JsonOpt = False) 
     """Every anchor programme with its use, and each supplier's use of it."""
     from hub.operations import anchor_programmes
 
-    rows = _run(database_url, anchor_programmes)
+    rows = with_units(database_url, anchor_programmes)
     if as_json:
         _print_json(
             [
@@ -153,7 +146,7 @@ def portfolio_set(
         except ValueError as error:
             _fail(f"--other-risk-assets: {error}")
 
-    _run(database_url, go)
+    with_units(database_url, go)
     console.print(f"portfolio: net assets {net}")
 
 
@@ -190,7 +183,7 @@ def portfolio_debtor(
         except ValueError as error:
             _fail(f"--other-exposure: {error}")
 
-    _run(database_url, go)
+    with_units(database_url, go)
     console.print(f"debtor {uscc}: set")
 
 
@@ -199,7 +192,7 @@ def portfolio_show(database_url: DatabaseOpt = None, as_json: JsonOpt = False) -
     """The portfolio, its debtors, and what each 205号 cap allows next."""
     from hub.operations import portfolio
 
-    figures = _run(database_url, portfolio)
+    figures = with_units(database_url, portfolio)
     if figures is None:
         if as_json:
             _print_json(None)
@@ -301,12 +294,6 @@ def _money(raw: str, option: str, currency: str) -> Money:
         return Money(amount=value.quantize(Decimal("0.01")), currency=currency)
     except ValueError as error:
         _fail(f"--currency: {error}")
-
-
-def _run(database_url: str | None, action: Any) -> Any:
-    from hub.cli import _with_units, run
-
-    return run(lambda: _with_units(database_url, action))
 
 
 def _print_json(value: Any) -> None:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from canonical.uscc import normalise_uscc, uscc_problem
+from hub.cli_support import DatabaseOpt, with_units
 from hub.security.gm import InvalidKey
 from hub.security.ingress_auth import Scheme
 from hub.security.sm2 import Sm2PublicKey
@@ -35,14 +36,6 @@ tenants_app = typer.Typer(
     "(FACTORHUB_INGRESS_AUTH=on).",
     no_args_is_help=True,
 )
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="FACTORHUB_DATABASE_URL",
-        help="SQLAlchemy async URL (default: SQLite under ./var).",
-    ),
-]
 PublicKeyOpt = Annotated[
     Path | None,
     typer.Option("--public-key", help="The tenant's SM2 public key: PEM, or hex (x||y)."),
@@ -87,7 +80,7 @@ def add_command(
             return tenant
 
     try:
-        tenant = _run(database_url, action)
+        tenant = with_units(database_url, action)
     except TenantExists:
         _fail(f"--id: tenant {tenant_id!r} exists (rotate its key with `tenants rotate-key`)")
     console.print(f"tenant {tenant.id}: {tenant.scheme}, key id {tenant.key_id}")
@@ -108,7 +101,7 @@ def list_command(
         async with units() as uow:
             return await list_tenants(uow.session)
 
-    tenants: list[Tenant] = _run(database_url, action)
+    tenants: list[Tenant] = with_units(database_url, action)
     rows = [_summary(t) for t in tenants]
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
@@ -153,7 +146,7 @@ def rotate_command(
             await uow.commit()
             return tenant, key
 
-    tenant, key = _run(database_url, action)
+    tenant, key = with_units(database_url, action)
     if tenant is None:
         errors.print(f"[red]no tenant {tenant_id!r}[/red]")
         raise typer.Exit(1)
@@ -210,12 +203,6 @@ def _uscc(raw: str) -> str:
     if problem is not None:
         _fail(f"--seller: invalid 统一社会信用代码 {raw!r}: {problem}")
     return code
-
-
-def _run(database_url: str | None, action: Any) -> Any:
-    from hub.cli import _with_units, run
-
-    return run(lambda: _with_units(database_url, action))
 
 
 def _fail(message: str) -> NoReturn:
